@@ -1,0 +1,52 @@
+# medvault: `make demo` then `make test` on a fresh machine; `make dev` for the Dagster UI.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export MEDVAULT_HOME ?= $(CURDIR)/.medvault
+export DAGSTER_HOME ?= $(MEDVAULT_HOME)/dagster
+
+.PHONY: install demo test lint format dev run rules-check bench clean system-deps
+
+$(BIN)/medvault: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(BIN)/medvault
+
+# The SFTP tests start a real OpenSSH sshd on loopback.
+system-deps:
+	@test -x /usr/sbin/sshd || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client; \
+	  else echo "install OpenSSH server: sudo apt-get install -y openssh-server" >&2; exit 1; fi; }
+
+demo: install
+	$(BIN)/medvault demo
+
+test: install system-deps
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+
+format: install
+	$(BIN)/ruff format medvault tests benchmarks
+
+rules-check: install
+	$(BIN)/medvault rules check
+
+run: install
+	$(BIN)/medvault run
+
+dev: install
+	$(BIN)/python -c "from medvault.instance import ensure_dagster_home; ensure_dagster_home('$(DAGSTER_HOME)')"
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+
+bench: install system-deps
+	$(BIN)/python benchmarks/ingest.py
+
+clean:
+	rm -rf $(MEDVAULT_HOME)

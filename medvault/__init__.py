@@ -1,0 +1,1 @@
+"""medvault: a Dagster asset-graph data platform for multi-site healthcare data."""

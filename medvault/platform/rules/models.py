@@ -1,0 +1,182 @@
+"""Typed view of the YAML rules: sites, source definitions and Data Vault mappings.
+
+Why dataclasses and not dicts: every later stage (identification, validation, staging, vault) reads
+the same validated objects, so a typo in a rule fails once at load time with its file and key path,
+never deep inside a run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+COLUMN_TYPES = ("varchar", "integer", "bigint", "double", "boolean", "date", "timestamp", "json")
+FORMATS = ("csv", "json", "ndjson", "parquet", "dicom")
+CASES = ("upper", "lower", None)
+FAMILIES = ("time", "person", "object", "location", "event")
+
+
+@dataclass(frozen=True)
+class Site:
+    code: str
+    name: str
+    country: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class ColumnDef:
+    """One column of an extract: its canonical (staging) name and how it appears in the file."""
+
+    name: str
+    source: str
+    type: str = "varchar"
+    required: bool = False
+    pii: bool = False
+    pattern: str | None = None
+    allowed: tuple[str, ...] | None = None
+    min: str | None = None
+    max: str | None = None
+    case: str | None = None
+    trim: bool = True
+
+
+@dataclass(frozen=True)
+class ChildDef:
+    """An array column of a JSON extract exploded into its own child extract."""
+
+    name: str
+    array: str  # canonical name of the parent's json array column
+    columns: tuple[ColumnDef, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TableDef:
+    """One extract (source table) of a system version."""
+
+    name: str
+    files: tuple[str, ...]
+    columns: tuple[ColumnDef, ...]
+    key: tuple[str, ...] = ()
+    modified: str | None = None
+    distinguishing: tuple[str, ...] = ()
+    description: str = ""
+    children: tuple[ChildDef, ...] = ()
+
+    @property
+    def source_columns(self) -> tuple[str, ...]:
+        return tuple(c.source for c in self.columns)
+
+    @property
+    def required_sources(self) -> tuple[str, ...]:
+        return tuple(c.source for c in self.columns if c.required)
+
+    def column(self, name: str) -> ColumnDef:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class SourceDef:
+    """One version of one source system, as in `rules/sources/<system>/<version>.yaml`."""
+
+    system: str
+    version: str
+    format: str
+    tables: tuple[TableDef, ...]
+    description: str = ""
+    path: str = ""
+
+    def table(self, name: str) -> TableDef:
+        for t in self.tables:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class HubDef:
+    name: str
+    family: str
+    business_key: tuple[str, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class LinkDef:
+    name: str
+    hubs: tuple[str, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SatelliteLoad:
+    name: str
+    parent: str  # a hub or link name
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VaultLoad:
+    """How one staged extract feeds hubs, links and satellites."""
+
+    source: str  # "<system>.<table>"
+    hubs: dict[str, tuple[str, ...]]  # hub name -> staged columns forming its business key, in order
+    links: tuple[str, ...] = ()
+    satellites: tuple[SatelliteLoad, ...] = ()
+    path: str = ""
+
+    @property
+    def system(self) -> str:
+        return self.source.split(".", 1)[0]
+
+    @property
+    def table(self) -> str:
+        return self.source.split(".", 1)[1]
+
+
+@dataclass(frozen=True)
+class VaultModel:
+    hubs: dict[str, HubDef] = field(default_factory=dict)
+    links: dict[str, LinkDef] = field(default_factory=dict)
+    loads: tuple[VaultLoad, ...] = ()
+
+    def satellites(self) -> dict[str, SatelliteLoad]:
+        """Each satellite name with its first declaration (all loads of one satellite share a parent)."""
+        out: dict[str, SatelliteLoad] = {}
+        for load in self.loads:
+            for sat in load.satellites:
+                out.setdefault(sat.name, sat)
+        return out
+
+
+@dataclass(frozen=True)
+class Rules:
+    sites: dict[str, Site]
+    sources: tuple[SourceDef, ...]
+    vault: VaultModel
+    root: str = ""
+
+    def source(self, system: str, version: str) -> SourceDef:
+        for s in self.sources:
+            if s.system == system and s.version == version:
+                return s
+        raise KeyError(f"{system}/{version}")
+
+    def systems(self) -> dict[str, list[SourceDef]]:
+        out: dict[str, list[SourceDef]] = {}
+        for s in self.sources:
+            out.setdefault(s.system, []).append(s)
+        return out
+
+    def staged_tables(self) -> dict[tuple[str, str], list[tuple[SourceDef, TableDef]]]:
+        """(system, table) -> every version's definition of it: one staging table and asset each."""
+        out: dict[tuple[str, str], list[tuple[SourceDef, TableDef]]] = {}
+        for s in self.sources:
+            if s.format == "dicom":
+                continue
+            for t in s.tables:
+                out.setdefault((s.system, t.name), []).append((s, t))
+        return out

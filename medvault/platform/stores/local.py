@@ -1,0 +1,100 @@
+"""Local-folder store: the embedded default for drops, the lake and quarantine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from medvault.platform.stores.base import ObjectStore, StoredObject, StoreError
+
+
+class LocalStore(ObjectStore):
+    """Files under a root folder. Symlinks are not followed (a link could point outside the root)."""
+
+    kind = "local"
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root).resolve()
+
+    def describe(self) -> str:
+        return f"file://{self.root}"
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve() if key else self.root
+        if path != self.root and self.root not in path.parents:
+            raise StoreError(f"{self.describe()}: {key!r} escapes the store root")
+        return path
+
+    def _key(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def list_prefixes(self, prefix: str = "") -> list[str]:
+        base = self._path(prefix)
+        if not base.is_dir():
+            return []
+        with os.scandir(base) as it:
+            return sorted(e.name for e in it if e.is_dir(follow_symlinks=False))
+
+    def list_objects(self, prefix: str = "", recursive: bool = True) -> Iterator[StoredObject]:
+        base = self.root / prefix if prefix else self.root
+        if not base.is_dir():
+            return
+        stack = [base]
+        while stack:
+            folder = stack.pop()
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+            for e in entries:
+                if e.is_symlink():
+                    continue
+                if e.is_dir(follow_symlinks=False):
+                    if recursive:
+                        stack.append(Path(e.path))
+                    continue
+                st = e.stat(follow_symlinks=False)
+                rel = Path(e.path).relative_to(self.root).as_posix()
+                yield StoredObject(key=rel, size=st.st_size, mtime=st.st_mtime)
+
+    def stat(self, key: str) -> StoredObject | None:
+        path = self.root / key
+        if path.is_symlink() or not path.is_file():
+            return None
+        st = path.stat()
+        return StoredObject(key=key, size=st.st_size, mtime=st.st_mtime)
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        with open(self._path(key), "rb") as fh:
+            fh.seek(start)
+            return fh.read(length)
+
+    def download(self, key: str, dest: Path) -> Path:
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(dest.name + ".part")
+        shutil.copyfile(self._path(key), tmp)
+        os.replace(tmp, dest)
+        return dest
+
+    def local_path(self, key: str) -> Path:
+        """The file itself: local readers skip a copy."""
+        return self._path(key)
+
+    def upload(self, src: Path, key: str) -> None:
+        dest = self._path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(dest.name + ".part")
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+
+    def copy(self, src_key: str, dest_key: str) -> None:
+        self.upload(self._path(src_key), dest_key)
+
+    def move(self, src_key: str, dest_key: str) -> None:
+        dest = self._path(dest_key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._path(src_key), dest)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)

@@ -1,0 +1,1 @@
+"""Real loopback servers for tests (filled in by the ingestion work)."""
