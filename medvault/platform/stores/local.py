@@ -22,7 +22,7 @@ class LocalStore(ObjectStore):
         return f"file://{self.root}"
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve() if key else self.root
+        path = Path(os.path.normpath(self.root / key)) if key else self.root  # lexical: never follows links
         if path != self.root and self.root not in path.parents:
             raise StoreError(f"{self.describe()}: {key!r} escapes the store root")
         return path
@@ -38,7 +38,7 @@ class LocalStore(ObjectStore):
             return sorted(e.name for e in it if e.is_dir(follow_symlinks=False))
 
     def list_objects(self, prefix: str = "", recursive: bool = True) -> Iterator[StoredObject]:
-        base = self.root / prefix if prefix else self.root
+        base = self._path(prefix)
         if not base.is_dir():
             return
         stack = [base]
@@ -58,8 +58,8 @@ class LocalStore(ObjectStore):
                 yield StoredObject(key=rel, size=st.st_size, mtime=st.st_mtime)
 
     def stat(self, key: str) -> StoredObject | None:
-        path = self.root / key
-        if path.is_symlink() or not path.is_file():
+        path = self._path(key)
+        if path.is_symlink() or not path.is_file() or any(p.is_symlink() for p in path.parents if self.root in p.parents):
             return None
         st = path.stat()
         return StoredObject(key=key, size=st.st_size, mtime=st.st_mtime)
@@ -73,7 +73,10 @@ class LocalStore(ObjectStore):
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(dest.name + ".part")
-        shutil.copyfile(self._path(key), tmp)
+        try:
+            shutil.copyfile(self._path(key), tmp)
+        except FileNotFoundError as exc:
+            raise StoreError(f"{self.describe()}: {key} does not exist") from exc
         os.replace(tmp, dest)
         return dest
 
