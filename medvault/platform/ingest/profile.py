@@ -1,0 +1,40 @@
+"""Column profile of a loaded table: type, nulls, distinct, min, max (one aggregate query).
+
+For pii columns only type, nulls and distinct are returned: never values.
+"""
+
+from __future__ import annotations
+
+from medvault.platform.ingest.sql import qi
+from medvault.platform.rules.models import TableDef
+
+
+def profile(con, table: str, table_def: TableDef) -> dict[str, dict]:
+    types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {qi(table)}").fetchall()}
+    columns = [c for c in table_def.columns if c.name in types]
+    if not columns:
+        return {}
+    selects = []
+    for i, col in enumerate(columns):
+        c = qi(col.name)
+        text = f"CAST({c} AS VARCHAR)"
+        selects.append(f"count(*) - count({c}) AS {qi(f'nulls{i}')}")
+        selects.append(f"count(DISTINCT {text}) AS {qi(f'distinct{i}')}")
+        if col.pii or col.type == "json":
+            selects.append(f"NULL AS {qi(f'min{i}')}, NULL AS {qi(f'max{i}')}")
+        else:
+            selects.append(
+                f"CAST(min({c}) AS VARCHAR) AS {qi(f'min{i}')}, CAST(max({c}) AS VARCHAR) AS {qi(f'max{i}')}"
+            )
+    row = con.execute(f"SELECT {', '.join(selects)} FROM {qi(table)}").fetchall()[0]
+    out: dict[str, dict] = {}
+    for i, col in enumerate(columns):
+        nulls, distinct, lo, hi = row[i * 4 : i * 4 + 4]
+        entry = {"type": types[col.name], "nulls": int(nulls), "distinct": int(distinct)}
+        if col.pii:
+            entry["pii"] = True
+        else:
+            entry["min"] = lo
+            entry["max"] = hi
+        out[col.name] = entry
+    return out

@@ -1,0 +1,304 @@
+"""load_file: coercion and validation rules, rejected rows, duplicates, extras, Parquet, profile."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+
+from medvault.platform.ingest import FileFault, load_file, profile
+from medvault.platform.ingest.infer import infer_types
+from medvault.platform.rules.models import ColumnDef, SourceDef, TableDef
+
+
+def table(*columns, key=(), modified=None, name="t", children=()):
+    return TableDef(name, ("*.csv",), tuple(columns), key=key, modified=modified, children=children)
+
+
+def load(tmp_path, text, tdef, fmt="csv", file_name="data.csv", con=None):
+    con = con or duckdb.connect()
+    p = tmp_path / file_name
+    p.write_bytes(text if isinstance(text, bytes) else text.encode())
+    result = load_file(con, p, SourceDef("sys", "v1", fmt, (tdef,)), tdef, "out")
+    good = con.execute("SELECT * EXCLUDE (_row_number) FROM out ORDER BY _row_number").fetchall()
+    rejected = con.execute('SELECT row_number, "column", value, reason_code FROM out__rejected').fetchall()
+    assert result.rows_received == result.rows_loaded + result.rows_rejected
+    return result, good, rejected, con
+
+
+def test_trim_case_and_empty_to_null(tmp_path):
+    t = table(
+        ColumnDef("a", "A", case="upper"), ColumnDef("b", "B", case="lower"), ColumnDef("c", "C", trim=False)
+    )
+    _, good, _, _ = load(tmp_path, 'A,B,C\n  x y ,  MiXed\t, keep \n"",,\n', t)
+    assert good == [("X Y", "mixed", " keep "), (None, None, None)]
+
+
+def test_header_names_map_case_insensitively_and_optional_columns_may_be_missing(tmp_path):
+    t = table(ColumnDef("patient_id", "PatientID"), ColumnDef("note", "Note"))
+    result, good, _, _ = load(tmp_path, " patientid \n7\n", t)
+    assert good == [("7", None)] and result.missing_columns == ["note"]
+
+
+def test_required_missing(tmp_path):
+    t = table(ColumnDef("a", "a", required=True), ColumnDef("b", "b"))
+    _, good, rejected, _ = load(tmp_path, "a,b\n1,x\n ,y\n", t)
+    assert good == [("1", "x")]
+    assert rejected == [(2, "a", None, "required_missing")]
+
+
+def test_integer_double_boolean(tmp_path):
+    t = table(ColumnDef("i", "i", "integer"), ColumnDef("d", "d", "double"), ColumnDef("b", "b", "boolean"))
+    text = "i,d,b\n5,1.5,true\n5.0,-2,N\n+7,1e3,yes\n5.5,x,maybe\n"
+    _, good, rejected, con = load(tmp_path, text, t)
+    assert good == [(5, 1.5, True), (5, -2.0, False), (7, 1000.0, True)]
+    assert sorted(r[1:] for r in rejected) == [
+        ("b", "maybe", "bad_type"),
+        ("d", "x", "bad_type"),
+        ("i", "5.5", "bad_type"),
+    ]
+    assert [r[0] for r in con.execute("DESCRIBE out").fetchall()] == ["i", "d", "b", "_row_number"]
+    assert [r[1] for r in con.execute("DESCRIBE out").fetchall()] == [
+        "INTEGER",
+        "DOUBLE",
+        "BOOLEAN",
+        "BIGINT",
+    ]
+
+
+def test_dates(tmp_path):
+    t = table(ColumnDef("d", "d", "date"))
+    text = "d\n2024-01-02\n20240103\n04/01/2024\n2024-01-05T23:30:00+02:00\n2024-02-30\n01-02-2024\n"
+    _, good, rejected, _ = load(tmp_path, text, t)
+    assert [g[0] for g in good] == [dt.date(2024, 1, d) for d in (2, 3, 4, 5)]
+    assert [(r[0], r[2], r[3]) for r in rejected] == [
+        (5, "2024-02-30", "bad_date"),
+        (6, "01-02-2024", "bad_date"),
+    ]
+
+
+def test_timestamps_normalised_to_utc(tmp_path):
+    t = table(ColumnDef("ts", "ts", "timestamp"))
+    values = [
+        "2024-01-02T10:00:00Z",
+        "2024-01-02 10:00:00",
+        "2024-01-02T12:00:00+02:00",
+        "2024-01-02T05:00:00-0500",
+        "2024-01-02T10:00:00.250Z",
+        "20240102100000",
+        "02/01/2024 10:00",
+        "2024-01-02",
+        "not a time",
+    ]
+    _, good, rejected, _ = load(tmp_path, "ts\n" + "\n".join(values) + "\n", t)
+    ten = dt.datetime(2024, 1, 2, 10, 0)
+    assert [g[0] for g in good] == [
+        ten,
+        ten,
+        ten,
+        ten,
+        ten.replace(microsecond=250000),
+        ten,
+        ten,
+        dt.datetime(2024, 1, 2),
+    ]
+    assert rejected == [(9, "ts", "not a time", "bad_date")]
+
+
+def test_session_timezone_does_not_change_results(tmp_path):
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'America/New_York'")
+    t = table(ColumnDef("ts", "ts", "timestamp"))
+    _, good, _, _ = load(tmp_path, "ts\n2024-01-02T10:00:00Z\n2024-01-02 10:00:00\n", t, con=con)
+    assert good == [(dt.datetime(2024, 1, 2, 10),), (dt.datetime(2024, 1, 2, 10),)]
+
+
+def test_pattern_allowed_and_ranges(tmp_path):
+    t = table(
+        ColumnDef("code", "code", pattern=r"[A-Z]{2}\d{3}"),
+        ColumnDef("sex", "sex", allowed=("M", "F", "U"), case="upper"),
+        ColumnDef("age", "age", "integer", min="0", max="130"),
+        ColumnDef("born", "born", "date", min="1900-01-01", max="today"),
+        ColumnDef("grade", "grade", "integer", allowed=("1", "2", "3")),
+    )
+    future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    text = (
+        "code,sex,age,born,grade\n"
+        "AB123,m,40,1980-05-01,02\n"
+        "ab123,X,-1,1850-01-01,4\n"
+        f"AB1234,f,131,{future},1\n"
+    )
+    _, good, rejected, _ = load(tmp_path, text, t)
+    assert good == [("AB123", "M", 40, dt.date(1980, 5, 1), 2)]
+    got = {(r[0], r[1]): r[3] for r in rejected}
+    assert got == {
+        (2, "code"): "pattern_mismatch",
+        (2, "sex"): "not_allowed",
+        (2, "age"): "out_of_range",
+        (2, "born"): "out_of_range",
+        (2, "grade"): "not_allowed",
+        (3, "code"): "pattern_mismatch",
+        (3, "age"): "out_of_range",
+        (3, "born"): "out_of_range",
+    }
+
+
+def test_a_row_with_several_problems_counts_once(tmp_path):
+    t = table(ColumnDef("a", "a", "integer", required=True), ColumnDef("b", "b", "date"))
+    result, _, rejected, _ = load(tmp_path, "a,b\nx,y\n1,2024-01-01\n", t)
+    assert len(rejected) == 2 and (result.rows_received, result.rows_loaded, result.rows_rejected) == (
+        2,
+        1,
+        1,
+    )
+
+
+def test_duplicate_keys_keep_latest_modified_then_last_row(tmp_path):
+    t = table(
+        ColumnDef("id", "id", required=True),
+        ColumnDef("v", "v"),
+        ColumnDef("m", "m", "timestamp"),
+        key=("id",),
+        modified="m",
+    )
+    text = "id,v,m\n1,old,2024-01-02\n1,newest,2024-01-03\n1,older,2024-01-01\n2,a,2024-01-01\n2,b,2024-01-01\n3,x,\n"
+    _, good, rejected, _ = load(tmp_path, text, t)
+    assert [g[:2] for g in good] == [("1", "newest"), ("2", "b"), ("3", "x")]
+    assert [(r[0], r[1], r[2], r[3]) for r in rejected] == [
+        (1, "id", "1", "duplicate_key"),
+        (3, "id", "1", "duplicate_key"),
+        (4, "id", "2", "duplicate_key"),
+    ]
+
+
+def test_an_invalid_duplicate_does_not_displace_a_valid_row(tmp_path):
+    t = table(ColumnDef("id", "id"), ColumnDef("n", "n", "integer"), key=("id",))
+    _, good, rejected, _ = load(tmp_path, "id,n\n1,5\n1,bad\n", t)
+    assert good == [("1", 5)] and [r[3] for r in rejected] == ["bad_type"]
+
+
+def test_rejected_value_truncated_and_pii_never_in_messages(tmp_path):
+    t = table(ColumnDef("ssn", "ssn", pii=True, pattern=r"\d+"), ColumnDef("a", "a", required=True))
+    secret = "SECRET-" + "9" * 300
+    _, _, rejected, _ = load(tmp_path, f"ssn,a\n{secret},x\n", t)
+    assert len(rejected[0][2]) == 200
+    p = tmp_path / "missing.csv"
+    p.write_text(f"ssn\n{secret}\n")
+    with pytest.raises(FileFault) as exc:
+        load_file(duckdb.connect(), p, SourceDef("s", "v1", "csv", (t,)), t, "x")
+    assert exc.value.code == "missing_required_column" and "SECRET" not in str(exc.value)
+
+
+def test_ragged_rows_and_row_numbers_with_quoted_newlines(tmp_path):
+    t = table(ColumnDef("a", "a"), ColumnDef("b", "b"))
+    text = 'a,b\n"multi\nline",1\n\n2,3,4\n5\n6,"x\n\ny"\n'
+    result, good, rejected, con = load(tmp_path, text, t)
+    assert con.execute("SELECT _row_number FROM out ORDER BY 1").fetchall() == [(1,), (4,)]
+    assert [(r[0], r[3]) for r in rejected] == [(2, "ragged_row"), (3, "ragged_row")]
+    assert good[1] == ("6", "x\n\ny")
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("a,b\n1\n2\n", "ragged_file"),
+        ("a,a,b\n1,2,3\n", "duplicate_column"),
+        ("a;b;c\n", "header_only"),
+    ],
+)
+def test_file_level_faults_at_load(tmp_path, text, code):
+    t = table(ColumnDef("a", "a"), ColumnDef("b", "b"))
+    p = tmp_path / "f.csv"
+    p.write_text(text)
+    with pytest.raises(FileFault) as exc:
+        load_file(duckdb.connect(), p, SourceDef("s", "v1", "csv", (t,)), t, "x")
+    assert exc.value.code == code and "f.csv" in exc.value.message
+
+
+def test_extra_columns_inferred(tmp_path):
+    t = table(ColumnDef("a", "a"))
+    text = "a,n,f,d,ts,flag,j,txt,empty\n1,1,1.5,2024-01-02,2024-01-02T10:00:00Z,yes,[1],x,\n2,-3,2,20240103,2024-01-02 11:00,no,{},y,\n"
+    result, _, _, _ = load(tmp_path, text, t)
+    assert result.extra_columns == {
+        "n": "integer",
+        "f": "float",
+        "d": "date",
+        "ts": "timestamp",
+        "flag": "boolean",
+        "j": "json",
+        "txt": "text",
+        "empty": "text",
+    }
+
+
+def test_infer_types_directly():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE v AS SELECT * FROM (VALUES ('1', '1.5', 'a'), ('2', NULL, '3')) t(x, y, z)")
+    assert infer_types(con, "v", {"x": "x", "y": "y", "z": "z"}) == {
+        "x": "integer",
+        "y": "float",
+        "z": "text",
+    }
+
+
+def test_json_column_in_csv_and_dotted_path_into_it(tmp_path):
+    t = table(ColumnDef("meta", "meta", "json"), ColumnDef("city", "meta.city"))
+    text = 'meta\n"{""city"": ""Oslo""}"\nnot json\n'
+    _, good, rejected, _ = load(tmp_path, text, t)
+    assert good == [('{"city": "Oslo"}', "Oslo")]
+    assert rejected[0][3] == "bad_type"
+
+
+def test_parquet(tmp_path):
+    p = tmp_path / "a.parquet"
+    duckdb.connect().execute(
+        f"COPY (SELECT i AS id, 'n' || i AS name, DATE '2024-01-01' + i::INTEGER AS d, {{'name': 'F' || i}} AS facility "
+        f"FROM range(3) r(i)) TO '{p}' (FORMAT parquet)"
+    )
+    t = TableDef(
+        "t",
+        ("*.parquet",),
+        (ColumnDef("id", "id", "integer"), ColumnDef("d", "d", "date"), ColumnDef("fac", "facility.name")),
+        key=("id",),
+    )
+    con = duckdb.connect()
+    result = load_file(con, p, SourceDef("s", "v1", "parquet", (t,)), t, "pq")
+    assert (result.rows_loaded, result.extra_columns) == (3, {"name": "text"})
+    assert con.execute("SELECT * FROM pq ORDER BY id").fetchall()[1] == (1, dt.date(2024, 1, 2), "F1", 2)
+
+
+def test_profile_hides_pii_values(tmp_path):
+    t = table(
+        ColumnDef("pid", "pid", pii=True),
+        ColumnDef("n", "n", "integer"),
+        ColumnDef("d", "d", "date"),
+    )
+    _, _, _, con = load(tmp_path, "pid,n,d\nP1,3,2024-01-02\nP2,,2024-01-05\nP2,7,\n", t)
+    prof = profile(con, "out", t)
+    assert prof["pid"] == {"type": "VARCHAR", "nulls": 0, "distinct": 2, "pii": True}
+    assert "P1" not in repr(prof) and "P2" not in repr(prof)
+    assert prof["n"] == {"type": "INTEGER", "nulls": 1, "distinct": 2, "min": "3", "max": "7"}
+    assert prof["d"]["min"] == "2024-01-02" and prof["d"]["max"] == "2024-01-05"
+
+
+def test_no_intermediate_tables_or_functions_left(tmp_path):
+    t = table(ColumnDef("a", "a"))
+    _, _, _, con = load(tmp_path, "a\n1\n", t)
+    names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    names |= {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    assert names == {"out", "out__rejected"}
+    assert not con.execute("SELECT 1 FROM duckdb_functions() WHERE function_name LIKE 'medvault%'").fetchall()
+
+
+def test_loading_twice_replaces_the_tables(tmp_path):
+    t = table(ColumnDef("a", "a"))
+    _, _, _, con = load(tmp_path, "a\n1\n2\n", t)
+    _, good, _, _ = load(tmp_path, "a\n3\n", t, con=con)
+    assert good == [("3",)]
+
+
+def test_bad_rule_literal_is_a_rule_error(tmp_path):
+    t = table(ColumnDef("d", "d", "date", min="yesterday-ish"))
+    with pytest.raises(ValueError, match="min"):
+        load(tmp_path, "d\n2024-01-01\n", t)
