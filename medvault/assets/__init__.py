@@ -1,1 +1,1 @@
-"""medvault."""
+"""Assets by layer: raw, staging, dicom, vault, marts."""

@@ -1,1 +1,13 @@
-"""medvault."""
+"""Schedules: a nightly mart rebuild as a safety net behind the sensor-driven refresh."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+nightly_marts_schedule = dg.ScheduleDefinition(
+    name="nightly_marts_schedule",
+    job_name="marts_job",
+    cron_schedule="30 2 * * *",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Rebuild the dashboard marts nightly (off by default; the marts_refresh_sensor runs them after ingest).",
+)

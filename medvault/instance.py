@@ -1,0 +1,29 @@
+"""The Dagster instance medvault runs in: a real DAGSTER_HOME so runs, cursors and partitions persist."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DAGSTER_YAML = """\
+# Written by medvault on first use; edit freely (medvault never overwrites it).
+# Every asset that writes the DuckDB warehouse sits in the `warehouse` pool: one writer at a time.
+concurrency:
+  pools:
+    default_limit: 1
+  runs:
+    max_concurrent_runs: 4
+telemetry:
+  enabled: false
+"""
+
+
+def ensure_dagster_home(path: Path) -> Path:
+    """Create DAGSTER_HOME with a dagster.yaml (pool limit 1) if missing, export it, and return it."""
+    path = Path(path).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    config = path / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(path)
+    return path

@@ -1,0 +1,1 @@
+"""Per-partition pipeline steps (receive, stage, dicom, vault, marts) composed from the engine parts."""

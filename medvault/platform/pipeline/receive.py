@@ -1,0 +1,134 @@
+"""Receive one (site, date) drop: account for every file, keep raw copies, quarantine what is bad.
+
+For each file under `<site>/<date>/` of a drop store: check the drop convention, hash it, skip it when
+this exact content was already received, identify its source system and version, then either copy it
+to the raw zone (status received) or to quarantine with a reason. One bad file never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+
+import duckdb
+
+from medvault.platform.drops.layout import DropLayoutError, is_marker, is_partial, parse_drop_key
+from medvault.platform.ingest.faults import FileFault
+from medvault.platform.ingest.identify import identify
+from medvault.platform.pipeline import manifest
+from medvault.platform.pipeline.zones import QuarantineZone, RawZone, Reason, local_file, sha256_file
+from medvault.platform.rules.models import Rules
+from medvault.platform.stores.base import ObjectStore, StoredObject
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReceiveSummary:
+    site: str
+    date: str
+    files_seen: int = 0
+    unchanged: int = 0
+    received: int = 0
+    quarantined: int = 0
+    superseded: int = 0
+    by_table: Counter = field(default_factory=Counter)
+    reasons: Counter = field(default_factory=Counter)
+
+    def as_metadata(self) -> dict:
+        return {
+            "files_seen": self.files_seen,
+            "files_unchanged": self.unchanged,
+            "files_received": self.received,
+            "files_quarantined": self.quarantined,
+            "files_superseded": self.superseded,
+            "received_by_table": dict(sorted(self.by_table.items())),
+            "quarantine_reasons": dict(sorted(self.reasons.items())),
+        }
+
+
+def display_key(key: str) -> str:
+    """The key as valid UTF-8 text (a non-UTF-8 file name arrives with surrogate escapes)."""
+    return key.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def receive_partition(
+    con: duckdb.DuckDBPyConnection,
+    store: ObjectStore,
+    store_name: str,
+    raw: RawZone,
+    quarantine: QuarantineZone,
+    rules: Rules,
+    site: str,
+    date: str,
+    run_id: str | None = None,
+) -> ReceiveSummary:
+    summary = ReceiveSummary(site, date)
+    known = {(e.key, e.sha256): e for e in manifest.partition_entries(con, site, date)}
+    for obj in store.list_objects(f"{site}/{date}"):
+        name = obj.key.rsplit("/", 1)[-1]
+        if is_marker(name) or is_partial(name):
+            continue
+        summary.files_seen += 1
+        _receive_one(con, store, store_name, raw, quarantine, rules, site, date, obj, known, summary, run_id)
+    return summary
+
+
+def _receive_one(con, store, store_name, raw, quarantine, rules, site, date, obj: StoredObject, known, summary, run_id):
+    key = display_key(obj.key)
+    name = key.rsplit("/", 1)[-1]
+    with local_file(store, obj.key) as path:
+        sha = sha256_file(path)
+        if (key, sha) in known:
+            if known[(key, sha)].status == "superseded":  # an older version dropped again wins again
+                summary.superseded += manifest.supersede_others(con, site, date, key, sha)
+                manifest.reactivate(con, site, date, key, sha)
+                summary.received += 1
+            else:
+                summary.unchanged += 1
+            return
+
+        def reject(code: str, message: str, row: int | None = None, column: str | None = None, system=None,
+                   version=None, table=None) -> None:
+            reason = Reason(code=code, message=message, file=key, row=row, column=column)
+            qkey = quarantine.put(path, site, date, sha, name, reason)
+            manifest.record(
+                con, site=site, date=date, store=store_name, key=key, sha256=sha, size=obj.size,
+                status="quarantined", run_id=run_id, system=system, version=version, source_table=table,
+                quarantine_path=qkey, reason_code=code, reason=message,
+            )
+            summary.quarantined += 1
+            summary.reasons[code] += 1
+            log.warning("quarantined %s: %s", key, code)
+
+        if key != obj.key:
+            reject("bad_file_name", f"{key!r}: the file name is not valid UTF-8")
+            return
+        try:
+            parse_drop_key(key)
+        except DropLayoutError as exc:
+            reject(exc.code, str(exc))
+            return
+        twin = next((e for (k, s), e in known.items() if s == sha and k != key and e.status in manifest.ACTIVE), None)
+        if twin is not None:
+            reject("duplicate_content", f"{key!r} has the same bytes as {twin.key!r}, already received")
+            return
+        try:
+            verdict = identify(path, name, rules)
+        except FileFault as fault:
+            reject(fault.code, fault.message, fault.row, fault.column)
+            return
+        raw_key = raw.put(path, site, date, verdict.system, verdict.version, sha, name)
+        summary.superseded += manifest.supersede_others(con, site, date, key, sha)
+        manifest.record(
+            con, site=site, date=date, store=store_name, key=key, sha256=sha, size=obj.size, status="received",
+            run_id=run_id, system=verdict.system, version=verdict.version, source_table=verdict.table,
+            raw_path=raw_key,
+        )
+        known[(key, sha)] = manifest.ManifestEntry(
+            site, date, store_name, key, sha, obj.size, verdict.system, verdict.version, verdict.table,
+            "received", raw_key,
+        )
+        summary.received += 1
+        summary.by_table[f"{verdict.system}.{verdict.table}"] += 1

@@ -1,0 +1,116 @@
+"""Headless runs: one sensor evaluation per enabled store plus the runs it asks for, in a real instance.
+
+`medvault run` is what cron or a script calls. Runs go through DAGSTER_HOME, so they show in the UI
+afterwards with the same run keys and tags the sensors would have used (the daemon's sensor then
+skips them). The headless cursor is kept in the instance's key-value store, apart from the daemon's.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from medvault.assets.partitions import SITE_PARTITIONS
+from medvault.platform.config import Settings
+from medvault.sensors.drop_sensors import INGEST_JOB, evaluate_drop_scan
+from medvault.sensors.marts_refresh import MARTS_JOB
+
+CURSOR_KEY = "medvault/headless_cursor/{store}"
+# Console output of headless runs: warnings and errors only (the full event log is in the instance/UI).
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass
+class RunReport:
+    requested: int = 0
+    skipped: int = 0
+    succeeded: int = 0
+    failed: list[str] = field(default_factory=list)
+    new_sites: list[str] = field(default_factory=list)
+    marts_refreshed: bool = False
+
+
+def _already_done(instance: dg.DagsterInstance, run_key: str) -> bool:
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(tags={"dagster/run_key": run_key}, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1
+    )
+    return bool(runs)
+
+
+def _scan(defs: dg.Definitions, instance: dg.DagsterInstance, store: str, settings: Settings, cursor: str | None):
+    drop_stores = defs.resources["drop_stores"]
+    known = set(instance.get_dynamic_partitions(SITE_PARTITIONS.name))
+    return evaluate_drop_scan(store, drop_stores, cursor, known, settings.lookback_days)
+
+
+def run_pending(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    settings: Settings,
+    settle_seconds: float = 2.0,
+    full: bool = False,
+    log=print,
+) -> RunReport:
+    """Scan every enabled store, apply new sites, execute the requested runs, then refresh the marts."""
+    report = RunReport()
+    job = defs.resolve_job_def(INGEST_JOB)
+    for store in settings.stores:
+        key = CURSOR_KEY.format(store=store)
+        cursor = None if full else instance.run_storage.get_cursor_values({key}).get(key)
+        result, scanned = _scan(defs, instance, store, settings, cursor)
+        if settle_seconds and scanned.pending:
+            time.sleep(settle_seconds)  # a file without a marker is stable once size+mtime hold across two looks
+            more, scanned = _scan(defs, instance, store, settings, result.cursor)
+            result = dg.SensorResult(
+                run_requests=_merge(result.run_requests, more.run_requests),
+                dynamic_partitions_requests=[*result.dynamic_partitions_requests, *more.dynamic_partitions_requests],
+                cursor=more.cursor,
+            )
+        for request in result.dynamic_partitions_requests:
+            instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+            report.new_sites.extend(request.partition_keys)
+        all_ok = True
+        for request in result.run_requests:
+            report.requested += 1
+            if _already_done(instance, request.run_key):
+                report.skipped += 1
+                continue
+            tags = {
+                **request.tags,
+                "dagster/run_key": request.run_key,
+                "dagster/sensor_name": f"{store}_drop_sensor",
+                "medvault/launched_by": "medvault run",
+            }
+            log(f"  run {request.partition_key} ({request.tags.get('medvault/files')} new files from {store})")
+            outcome = job.execute_in_process(
+                partition_key=request.partition_key, instance=instance, tags=tags, raise_on_error=False,
+                run_config=QUIET,
+            )
+            if outcome.success:
+                report.succeeded += 1
+            else:
+                all_ok = False
+                report.failed.append(str(request.partition_key))
+        if all_ok:
+            instance.run_storage.set_cursor_values({key: result.cursor})
+    if report.succeeded or full:
+        outcome = defs.resolve_job_def(MARTS_JOB).execute_in_process(
+            instance=instance, tags={"medvault/launched_by": "medvault run"}, raise_on_error=False, run_config=QUIET
+        )
+        report.marts_refreshed = outcome.success
+        if not outcome.success:
+            report.failed.append("marts_job")
+    return report
+
+
+def _merge(first: list[dg.RunRequest], second: list[dg.RunRequest]) -> list[dg.RunRequest]:
+    """Run requests of two looks, one per partition (the later look covers the files of both)."""
+    by_partition = {str(r.partition_key): r for r in first}
+    for request in second:
+        earlier = by_partition.get(str(request.partition_key))
+        if earlier is not None:
+            request = request.with_replaced_attrs(run_key=f"{earlier.run_key}+{request.run_key}")
+        by_partition[str(request.partition_key)] = request
+    return list(by_partition.values())

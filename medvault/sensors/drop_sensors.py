@@ -1,0 +1,66 @@
+"""One sensor per enabled drop store: scan incrementally, add new sites, request one run per (site, date)."""
+
+
+import dagster as dg
+
+from medvault.assets.partitions import SITE_PARTITIONS, partition_key
+from medvault.platform.drops.layout import is_valid_site
+from medvault.platform.drops.scan import ScanResult, run_key, scan
+from medvault.resources import DropStoresResource
+
+INGEST_JOB = "ingest_job"
+
+
+def evaluate_drop_scan(
+    store_name: str,
+    drop_stores: DropStoresResource,
+    cursor: str | None,
+    known_sites: set[str],
+    lookback_days: int,
+    log=None,
+) -> tuple[dg.SensorResult, ScanResult]:
+    """The sensor body, callable from `medvault run` too: same cursor, same run keys."""
+    with drop_stores.open(store_name) as store:
+        result = scan(store, cursor, lookback_days=lookback_days)
+    new_sites = sorted({s for s in result.new_sites if is_valid_site(s)} | {
+        site for site, _ in result.ready if site not in known_sites and is_valid_site(site)
+    } - known_sites)
+    run_requests = [
+        dg.RunRequest(
+            run_key=run_key(site, date, files),
+            partition_key=partition_key(site, date),
+            tags={"medvault/store": store_name, "medvault/files": str(len(files))},
+        )
+        for (site, date), files in sorted(result.ready.items())
+        if is_valid_site(site)
+    ]
+    if log is not None:
+        for _key, code, message in result.strays:
+            log.warning(f"{store_name}: {code}: {message}")
+        if result.pending:
+            log.info(f"{store_name}: {len(result.pending)} file(s) not yet stable, waiting for the next tick")
+    sensor_result = dg.SensorResult(
+        run_requests=run_requests,
+        dynamic_partitions_requests=[SITE_PARTITIONS.build_add_request(new_sites)] if new_sites else [],
+        cursor=result.cursor,
+    )
+    return sensor_result, result
+
+
+def build_drop_sensor(store_name: str, lookback_days: int, interval_seconds: int) -> dg.SensorDefinition:
+    @dg.sensor(
+        name=f"{store_name}_drop_sensor",
+        job_name=INGEST_JOB,
+        minimum_interval_seconds=interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            f"Watches the {store_name} drop store for <site>/<YYYY-MM-DD>/<file> drops; picks up stable files only "
+            "and asks for one ingest run per (site, date) with a run key encoding the files' content versions."
+        ),
+    )
+    def _sensor(context: dg.SensorEvaluationContext, drop_stores: DropStoresResource) -> dg.SensorResult:
+        known = set(context.instance.get_dynamic_partitions(SITE_PARTITIONS.name))
+        sensor_result, _ = evaluate_drop_scan(store_name, drop_stores, context.cursor, known, lookback_days, context.log)
+        return sensor_result
+
+    return _sensor

@@ -1,0 +1,30 @@
+"""Refresh the marts once after new ingest runs succeed (one mart run covers many partitions)."""
+
+
+import dagster as dg
+
+from medvault.sensors.drop_sensors import INGEST_JOB
+
+MARTS_JOB = "marts_job"
+
+
+def latest_ingest_success(instance: dg.DagsterInstance) -> str | None:
+    records = instance.get_run_records(
+        filters=dg.RunsFilter(job_name=INGEST_JOB, statuses=[dg.DagsterRunStatus.SUCCESS]),
+        limit=1,
+    )
+    return records[0].dagster_run.run_id if records else None
+
+
+@dg.sensor(
+    name="marts_refresh_sensor",
+    job_name=MARTS_JOB,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Rebuilds the dashboard marts after ingest runs have succeeded since the last refresh.",
+)
+def marts_refresh_sensor(context: dg.SensorEvaluationContext):
+    latest = latest_ingest_success(context.instance)
+    if latest is None or latest == context.cursor:
+        return dg.SkipReason("no ingest run has succeeded since the last mart refresh")
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"marts-after-{latest}")], cursor=latest)

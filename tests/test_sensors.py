@@ -1,0 +1,66 @@
+"""The Dagster drop sensor on the local store: dynamic sites, one run per (site, date), cursor round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from medvault.definitions import build_definitions
+from medvault.platform.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _drop(drops: Path, site: str, day: str, name: str, text: str, done: bool = True) -> None:
+    folder = drops / site / day
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text)
+    if done:
+        (folder / "_DONE").write_text("")
+
+
+def _tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None):
+    sensor = next(s for s in defs.sensors if s.name == "local_drop_sensor")
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=defs.resources)
+    result = sensor(context)
+    for request in result.dynamic_partitions_requests:  # a direct call does not apply them
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    return result
+
+
+def test_sensor_new_site_new_date_and_cursor(tmp_path: Path):
+    settings = Settings.from_env({"MEDVAULT_HOME": str(tmp_path), "MEDVAULT_RULES": str(ROOT / "rules")})
+    defs = build_definitions(settings)
+    drops = settings.drops
+    _drop(drops, "aurora_eye", "2026-03-02", "smr01_20260302.csv", "a,b\n1,2\n")
+    _drop(drops, "aurora_eye", "2026-03-02", "patients_20260302.csv", "a,b\n1,2\n")
+    with dg.instance_for_test() as instance:
+        first = _tick(defs, instance, None)
+        assert instance.get_dynamic_partitions("site") == ["aurora_eye"]
+        assert len(first.run_requests) == 1, "one run per (site, date) covering both files"
+        request = first.run_requests[0]
+        assert request.partition_key.keys_by_dimension == {"site": "aurora_eye", "date": "2026-03-02"}
+        assert request.tags["medvault/files"] == "2"
+
+        idle = _tick(defs, instance, first.cursor)
+        assert idle.run_requests == [] and idle.dynamic_partitions_requests == []
+
+        _drop(drops, "kestrel_imaging", "2026-03-02", "smr01_20260302.csv", "a,b\n1,2\n")
+        _drop(drops, "aurora_eye", "2026-03-03", "smr01_20260303.csv", "a,b\n3,4\n")
+        later = _tick(defs, instance, idle.cursor)
+        assert sorted(instance.get_dynamic_partitions("site")) == ["aurora_eye", "kestrel_imaging"]
+        keys = sorted(str(r.partition_key) for r in later.run_requests)
+        assert keys == ["2026-03-02|kestrel_imaging", "2026-03-03|aurora_eye"]
+        assert len({r.run_key for r in later.run_requests} | {request.run_key}) == 3
+
+
+def test_sensor_waits_for_unmarked_file_to_settle(tmp_path: Path):
+    settings = Settings.from_env({"MEDVAULT_HOME": str(tmp_path), "MEDVAULT_RULES": str(ROOT / "rules")})
+    defs = build_definitions(settings)
+    _drop(settings.drops, "aurora_eye", "2026-03-02", "smr01_20260302.csv", "a,b\n", done=False)
+    with dg.instance_for_test() as instance:
+        first = _tick(defs, instance, None)
+        assert first.run_requests == [], "no marker and seen once: not yet stable"
+        second = _tick(defs, instance, first.cursor)
+        assert len(second.run_requests) == 1, "same size and mtime on the second look: stable"
