@@ -10,18 +10,20 @@ import os
 
 import dagster as dg
 
+from medvault.assets.checks import sites_fresh
 from medvault.assets.dicom import dicom_instances
 from medvault.assets.marts import exams_per_month
-from medvault.assets.partitions import SITE_DATE
 from medvault.assets.raw import raw_drops
 from medvault.assets.staging import build_staging_assets
+from medvault.assets.strays import raw_strays
 from medvault.assets.vault import build_vault_assets
+from medvault.jobs import ingest_job, marts_job, strays_job
 from medvault.platform.config import Settings, env
 from medvault.platform.rules import load_rules
 from medvault.resources import DropStoresResource, PlatformResource, WarehouseResource
 from medvault.schedules import nightly_marts_schedule
-from medvault.sensors.drop_sensors import INGEST_JOB, build_drop_sensor
-from medvault.sensors.marts_refresh import MARTS_JOB, marts_refresh_sensor
+from medvault.sensors.drop_sensors import build_drop_sensor
+from medvault.sensors.marts_refresh import marts_refresh_sensor
 
 
 def _optional_secret(name: str):
@@ -57,20 +59,12 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     rules = load_rules(settings.rules)
     partitioned = [raw_drops, *build_staging_assets(rules), dicom_instances, *build_vault_assets(rules)]
-    ingest_job = dg.define_asset_job(
-        INGEST_JOB,
-        selection=dg.AssetSelection.assets(*partitioned),
-        partitions_def=SITE_DATE,
-        description="Everything for one (site, date) drop: receive, stage, DICOM headers, vault.",
-    )
-    marts_job = dg.define_asset_job(
-        MARTS_JOB, selection=dg.AssetSelection.groups("marts"), description="Rebuild the dashboard marts."
-    )
     interval = int(env("MEDVAULT_SENSOR_INTERVAL"))
     sensors = [build_drop_sensor(name, settings.lookback_days, interval) for name in settings.stores]
     return dg.Definitions(
-        assets=[*partitioned, exams_per_month],
-        jobs=[ingest_job, marts_job],
+        assets=[*partitioned, raw_strays, exams_per_month],
+        asset_checks=[sites_fresh],
+        jobs=[ingest_job, marts_job, strays_job],
         sensors=[*sensors, marts_refresh_sensor],
         schedules=[nightly_marts_schedule],
         resources=build_resources(settings),

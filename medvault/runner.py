@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from medvault.assets.partitions import SITE_PARTITIONS
+from medvault.jobs import INGEST_JOB, MARTS_JOB, STRAYS_JOB
 from medvault.platform.config import Settings
-from medvault.sensors.drop_sensors import INGEST_JOB, evaluate_drop_scan
-from medvault.sensors.marts_refresh import MARTS_JOB
+from medvault.sensors.drop_sensors import evaluate_drop_scan
 
 CURSOR_KEY = "medvault/headless_cursor/{store}"
 # Console output of headless runs: warnings and errors only (the full event log is in the instance/UI).
@@ -29,6 +29,7 @@ class RunReport:
     succeeded: int = 0
     failed: list[str] = field(default_factory=list)
     new_sites: list[str] = field(default_factory=list)
+    strays_runs: int = 0
     marts_refreshed: bool = False
 
 
@@ -73,6 +74,16 @@ def run_pending(
             report.new_sites.extend(request.partition_keys)
         all_ok = True
         for request in result.run_requests:
+            if request.job_name == STRAYS_JOB:
+                outcome = defs.resolve_job_def(STRAYS_JOB).execute_in_process(
+                    run_config={**request.run_config, **QUIET}, instance=instance, raise_on_error=False,
+                    tags={**request.tags, "medvault/launched_by": "medvault run"},
+                )
+                report.strays_runs += 1
+                if not outcome.success:
+                    all_ok = False
+                    report.failed.append(f"strays_job ({store})")
+                continue
             report.requested += 1
             if _already_done(instance, request.run_key):
                 report.skipped += 1
@@ -107,10 +118,11 @@ def run_pending(
 
 def _merge(first: list[dg.RunRequest], second: list[dg.RunRequest]) -> list[dg.RunRequest]:
     """Run requests of two looks, one per partition (the later look covers the files of both)."""
-    by_partition = {str(r.partition_key): r for r in first}
-    for request in second:
+    others = [r for r in [*first, *second] if r.partition_key is None]
+    by_partition = {str(r.partition_key): r for r in first if r.partition_key is not None}
+    for request in (r for r in second if r.partition_key is not None):
         earlier = by_partition.get(str(request.partition_key))
         if earlier is not None:
             request = request.with_replaced_attrs(run_key=f"{earlier.run_key}+{request.run_key}")
         by_partition[str(request.partition_key)] = request
-    return list(by_partition.values())
+    return [*by_partition.values(), *others]

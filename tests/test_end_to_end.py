@@ -173,3 +173,23 @@ def test_identical_redrop_changes_nothing(demo):
     assert report.failed == []
     after = collect_counts(settings)
     assert after.tables == before.tables and after.files == before.files
+
+
+def test_no_patient_identifier_in_logs_or_metadata(demo):
+    settings, summary, _, instance, _ = demo
+    identifiers: set[str] = set()
+    for table, columns in (("patients", ("pat_id", "patient_id", "pat_name", "patient_name")), ("admissions", ("chi", "postcode"))):
+        for row in _generated_rows(settings, summary, table):
+            identifiers.update(row[c].strip() for c in columns if row.get(c, "").strip())
+    assert len(identifiers) > 20
+    texts = []
+    for run in instance.get_runs():
+        for entry in instance.all_logs(run.run_id):
+            texts.append(entry.user_message or "")
+            event = entry.dagster_event
+            if event is not None:
+                texts.append(repr(event.event_specific_data))
+    blob = "\n".join(texts)
+    assert "rows_loaded" in blob or "dagster/row_count" in blob, "metadata was captured"
+    leaked = sorted(i for i in identifiers if i in blob)
+    assert leaked == [], f"{len(leaked)} patient identifiers in logs/metadata"

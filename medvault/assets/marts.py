@@ -5,7 +5,8 @@ import dagster as dg
 
 from medvault.assets.partitions import OWNERS, WAREHOUSE_POOL
 from medvault.platform.marts.exams import build_exams_per_month
-from medvault.resources import WarehouseResource
+from medvault.platform.vault.ddl import create_vault_tables
+from medvault.resources import PlatformResource, WarehouseResource
 
 
 @dg.asset(
@@ -18,8 +19,11 @@ from medvault.resources import WarehouseResource
     description="Examinations per month per site and modality (distinct study events), rebuilt from the vault.",
     metadata={"dagster/table_name": "marts.exams_per_month"},
 )
-def exams_per_month(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def exams_per_month(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, platform: PlatformResource
+) -> dg.MaterializeResult:
     with warehouse.warehouse().connect() as con:
+        create_vault_tables(con, platform.rules())  # an empty vault gives an empty mart, not an error
         rows = build_exams_per_month(con)
         preview = con.execute(
             "SELECT site, CAST(month AS VARCHAR) AS month, modality, exams FROM marts.exams_per_month "

@@ -4,11 +4,10 @@
 import dagster as dg
 
 from medvault.assets.partitions import SITE_PARTITIONS, partition_key
+from medvault.jobs import STRAYS_JOB, ingest_job, strays_job
 from medvault.platform.drops.layout import is_valid_site
 from medvault.platform.drops.scan import ScanResult, run_key, scan
 from medvault.resources import DropStoresResource
-
-INGEST_JOB = "ingest_job"
 
 
 def evaluate_drop_scan(
@@ -34,6 +33,8 @@ def evaluate_drop_scan(
         for (site, date), files in sorted(result.ready.items())
         if is_valid_site(site)
     ]
+    if result.strays:
+        run_requests.append(strays_request(store_name, result.strays))
     if log is not None:
         for _key, code, message in result.strays:
             log.warning(f"{store_name}: {code}: {message}")
@@ -47,10 +48,29 @@ def evaluate_drop_scan(
     return sensor_result, result
 
 
+def strays_request(store_name: str, strays: list[tuple[str, str, str]]) -> dg.RunRequest:
+    """One strays_job run for the stray files this tick found. No run key: the scan reports each stray
+    version once, and the job itself skips content it already quarantined."""
+    return dg.RunRequest(
+        job_name=STRAYS_JOB,
+        run_config={
+            "ops": {
+                "raw__strays": {
+                    "config": {
+                        "store": store_name,
+                        "files": [{"key": k, "code": c, "message": m} for k, c, m in strays],
+                    }
+                }
+            }
+        },
+        tags={"medvault/store": store_name, "medvault/files": str(len(strays))},
+    )
+
+
 def build_drop_sensor(store_name: str, lookback_days: int, interval_seconds: int) -> dg.SensorDefinition:
     @dg.sensor(
         name=f"{store_name}_drop_sensor",
-        job_name=INGEST_JOB,
+        jobs=[ingest_job, strays_job],
         minimum_interval_seconds=interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(

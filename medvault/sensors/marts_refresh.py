@@ -3,9 +3,7 @@
 
 import dagster as dg
 
-from medvault.sensors.drop_sensors import INGEST_JOB
-
-MARTS_JOB = "marts_job"
+from medvault.jobs import INGEST_JOB, MARTS_JOB
 
 
 def latest_ingest_success(instance: dg.DagsterInstance) -> str | None:

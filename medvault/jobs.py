@@ -1,0 +1,28 @@
+"""Jobs: per-(site, date) ingest, the marts rebuild, and stray-file quarantine."""
+
+import dagster as dg
+
+from medvault.assets.checks import sites_fresh
+from medvault.assets.partitions import SITE_DATE
+from medvault.assets.strays import STRAYS
+
+INGEST_JOB = "ingest_job"
+MARTS_JOB = "marts_job"
+STRAYS_JOB = "strays_job"
+
+ingest_job = dg.define_asset_job(
+    INGEST_JOB,
+    selection=dg.AssetSelection.groups("raw", "staging", "dicom", "vault") - dg.AssetSelection.assets(STRAYS),
+    partitions_def=SITE_DATE,
+    description="Everything for one (site, date) drop: receive, stage, DICOM headers, vault.",
+)
+marts_job = dg.define_asset_job(
+    MARTS_JOB,
+    selection=dg.AssetSelection.groups("marts") | dg.AssetSelection.checks(sites_fresh),
+    description="Rebuild the dashboard marts and check every site is still delivering.",
+)
+strays_job = dg.define_asset_job(
+    STRAYS_JOB,
+    selection=dg.AssetSelection.assets(STRAYS),
+    description="Quarantine files dropped outside <site>/<YYYY-MM-DD>/.",
+)

@@ -1,0 +1,69 @@
+"""Files outside the drop convention are quarantined with the reason; stale sites fail sites_fresh."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from medvault.definitions import build_definitions
+from medvault.platform.config import Settings
+from medvault.platform.warehouse.db import Warehouse
+from medvault.runner import run_pending
+
+ROOT = Path(__file__).resolve().parents[1]
+GOOD = "record_id,chi,admission_date,discharge_date,length_of_stay,sex,age_in_years,ethnic_group,marital_status,postcode,main_condition,other_condition_1,other_condition_2,other_condition_3,other_condition_4,main_operation_a,main_operation_b,modified_at\n"
+
+
+def _settings(tmp_path: Path) -> Settings:
+    settings = Settings.from_env({"MEDVAULT_HOME": str(tmp_path), "MEDVAULT_RULES": str(ROOT / "rules")})
+    settings.ensure_folders()
+    return settings
+
+
+def test_strays_are_quarantined_once_with_their_reason(tmp_path: Path):
+    settings = _settings(tmp_path)
+    drops = settings.drops
+    (drops / "loose.csv").write_text("a,b\n1,2\n")
+    (drops / "aurora_eye").mkdir()
+    (drops / "aurora_eye" / "beside_dates.csv").write_text("a,b\n3,4\n")
+    (drops / "aurora_eye" / "March").mkdir()
+    (drops / "aurora_eye" / "March" / "in_bad_folder.csv").write_text("a,b\n5,6\n")
+    defs = build_definitions(settings)
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        report = run_pending(defs, instance, settings, settle_seconds=1.1, log=lambda *_: None)
+        assert report.failed == [] and report.strays_runs >= 1
+        again = run_pending(defs, instance, settings, settle_seconds=0, full=True, log=lambda *_: None)
+        assert again.failed == []
+    with Warehouse(settings.warehouse).connect(read_only=True) as con:
+        rows = con.execute(
+            "SELECT key, status, reason_code, quarantine_path FROM ops.file_manifest WHERE site = '_strays' ORDER BY key"
+        ).fetchall()
+    assert [r[0] for r in rows] == ["aurora_eye/March/in_bad_folder.csv", "aurora_eye/beside_dates.csv", "loose.csv"]
+    assert all(r[1] == "quarantined" and r[2] for r in rows), "each quarantined once, with a reason code"
+    for key, _, code, qpath in rows:
+        reason = json.loads((settings.quarantine / (qpath + ".reason.json")).read_text())
+        assert reason["file"] == key and reason["code"] == code
+        assert (settings.quarantine / qpath).read_bytes() == (settings.drops / key).read_bytes()
+
+
+def test_sites_fresh_names_the_stale_site(tmp_path: Path):
+    settings = _settings(tmp_path)
+    folder = settings.drops / "aurora_eye" / "2026-03-02"
+    folder.mkdir(parents=True)
+    (folder / "smr01_20260302.csv").write_text(
+        GOOD + "SMR1,0101011234,2026-03-01,2026-03-02,1,1,40,1A,M,AB1 2CD,I10,,,,,,,2026-03-02T10:00:00\n"
+    )
+    (folder / "_DONE").write_text("")
+    defs = build_definitions(settings)
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        report = run_pending(defs, instance, settings, settle_seconds=0, log=lambda *_: None)
+        assert report.failed == [] and report.marts_refreshed
+        checks = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey(["raw", "drops"]), "sites_fresh"), limit=1
+        )
+        evaluation = checks[0].event.dagster_event.event_specific_data
+    assert evaluation.passed is False, "sites listed in rules/sites.yaml without drops are stale"
+    stale = evaluation.metadata["stale_sites"].value
+    assert "aurora_eye" not in stale and "kestrel_imaging" in stale
