@@ -43,7 +43,7 @@ run: install
 
 dev: install
 	$(BIN)/python -c "from medvault.instance import ensure_dagster_home; ensure_dagster_home('$(DAGSTER_HOME)')"
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev --host 127.0.0.1 --port 3000
 
 bench: install system-deps
 	$(BIN)/python benchmarks/ingest.py

@@ -4,7 +4,7 @@
 import dagster as dg
 
 from medvault.assets.partitions import SITE_PARTITIONS, partition_key
-from medvault.jobs import STRAYS_JOB, ingest_job, strays_job
+from medvault.jobs import INGEST_JOB, STRAYS_JOB, ingest_job, strays_job
 from medvault.platform.drops.layout import is_valid_site
 from medvault.platform.drops.scan import ScanResult, run_key, scan
 from medvault.resources import DropStoresResource
@@ -26,6 +26,7 @@ def evaluate_drop_scan(
     } - known_sites)
     run_requests = [
         dg.RunRequest(
+            job_name=INGEST_JOB,
             run_key=run_key(site, date, files),
             partition_key=partition_key(site, date),
             tags={"medvault/store": store_name, "medvault/files": str(len(files))},

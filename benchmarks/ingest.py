@@ -1,0 +1,296 @@
+"""CSV-to-staged throughput of medvault against a naive pandas loader, plus the idle sensor tick.
+
+Part 1, CSV to staged rows. Generates a large `harmony_pacs` v2 extract (default: the `studies` table,
+1,000,000 rows and a 100,000-row run) in a temp dir with DuckDB `COPY` from a deterministic integer hash
+(same seed, same bytes), drops it in a local drop folder `<drops>/<site>/<date>/` and times medvault's
+real path for that one (site, date) partition against a fresh warehouse:
+
+- receive: `receive_partition` (list, sha256, identify from the header, immutable raw copy, manifest row);
+- stage: `stage_table` (read, validate and type every column, reject bad rows with reasons, then one
+  transaction inserting `staging.harmony_pacs__<table>` + `ops.rejected_rows` + manifest + watermark).
+
+Each step opens its own warehouse connection (as the Dagster assets do), so connect, schema check and
+the checkpoint on close are included. About 0.15% of the generated rows are bad (a modality outside
+the allowed values, or a missing patient id) so the rejection path runs too.
+
+Baselines, measured in the same run on the same file:
+- "pandas + sqlite": `pandas.read_csv(path)` then `DataFrame.to_sql(...)` into a sqlite3 file database;
+- "pandas + DuckDB insert": `pandas.read_csv(path)` then `con.register(df)` + `CREATE TABLE AS` into a
+  DuckDB file.
+The baselines do no identification, no raw copy, no validation or typing beyond pandas' inference, no
+row rejection and no bookkeeping: they are the floor a hand-written loader gets for free.
+
+Part 2, idle sensor tick: runs `benchmarks/idle_tick.py` (moto S3 and sshd on 127.0.0.1, 10,000 seen
+files) in-process and prints its table (about 90 s, mostly seeding moto). `--skip-idle` skips it.
+
+    .venv/bin/python benchmarks/ingest.py [--rows 1000000,100000] [--table studies] [--repeat 3]
+        [--skip-idle] [--idle-ticks 10]
+
+Prints figures only; no assertions. Everything lives in a temp dir removed at exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+for extra in (REPO, Path(__file__).resolve().parent):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+import duckdb  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from medvault.platform.pipeline.receive import receive_partition  # noqa: E402
+from medvault.platform.pipeline.stage import stage_table  # noqa: E402
+from medvault.platform.pipeline.zones import QuarantineZone, RawZone  # noqa: E402
+from medvault.platform.rules import load_rules  # noqa: E402
+from medvault.platform.stores.local import LocalStore  # noqa: E402
+from medvault.platform.warehouse.db import Warehouse  # noqa: E402
+
+SYSTEM = "harmony_pacs"
+SITE = "aurora_eye"
+DATE = "2026-03-02"
+
+# A 64-bit multiplicative hash of the row number: deterministic in any DuckDB version and thread count.
+MACROS = """
+CREATE OR REPLACE MACRO mix(x, k) AS
+  (((CAST(x AS HUGEINT) + CAST(k AS HUGEINT) * 1442695040888963407 + CAST({seed} AS HUGEINT) * 2862933555777941757)
+    % CAST(18446744073709551616 AS HUGEINT)) * 6364136223846793005) % CAST(18446744073709551616 AS HUGEINT);
+CREATE OR REPLACE MACRO uid(x, k) AS
+  '2.25.' || CAST(1 + mix(x, k) % 999999999999999999 AS VARCHAR)
+          || lpad(CAST(mix(x, k + 100) % 1000000000000000000 AS VARCHAR), 18, '0');
+"""
+
+# The harmony_pacs v2 header (rules/sources/harmony_pacs/v2.yaml) and realistic values.
+QUERIES = {
+    "studies": """
+SELECT
+  uid(i, 1) AS study_instance_uid,
+  CASE WHEN mix(i, 8) % 2000 = 0 THEN ''
+       ELSE lpad(CAST(mix(i % 200003, 3) % 10000000000 AS VARCHAR), 10, '0') END AS patient_id,
+  strftime(DATE '{date}' - CAST(mix(i, 4) % 3 AS INTEGER), '%Y-%m-%d') AS study_date,
+  'AUR' || strftime(DATE '{date}', '%y%m%d') || lpad(CAST(i AS VARCHAR), 7, '0') AS accession_number,
+  ['Colour fundus photography', 'Diabetic retinopathy screening', 'Fundus autofluorescence',
+   'OCT macula', 'OCT optic disc', 'OCT angiography', 'CT head', 'CT orbits', 'CT chest',
+   'MRI brain', 'MRI orbits', 'MRI lumbar spine'][CAST(mix(i, 5) % 12 AS INTEGER) + 1] AS study_description,
+  CASE WHEN mix(i, 7) % 1000 = 0 THEN 'XR'
+       WHEN mix(i, 9) % 100 = 0 THEN lower(['OP', 'OPT', 'CT', 'MR'][CAST(mix(i, 5) % 12 AS INTEGER) // 3 + 1])
+       ELSE ['OP', 'OPT', 'CT', 'MR'][CAST(mix(i, 5) % 12 AS INTEGER) // 3 + 1] END AS modality,
+  ['Campbell^Fiona', 'MacLeod^Iain', 'Stewart^Morag', 'Robertson^Callum', 'Murray^Eilidh',
+   'Fraser^Hamish', 'Reid^Catriona', 'Ross^Alasdair'][CAST(mix(i, 6) % 8 AS INTEGER) + 1] AS referring_physician,
+  strftime(TIMESTAMP '{date} 07:00:00' + to_seconds(CAST(mix(i, 10) % 43200 AS BIGINT)),
+           '%Y-%m-%dT%H:%M:%S') AS modified_at
+FROM range({rows}) t(i) ORDER BY i
+""",
+    "instances": """
+SELECT
+  uid(i, 11) AS sop_instance_uid,
+  CASE WHEN mix(i, 8) % 2000 = 0 THEN '' ELSE uid(i // 64, 2) END AS series_instance_uid,
+  ['1.2.840.10008.5.1.4.1.1.77.1.5.1', '1.2.840.10008.5.1.4.1.1.77.1.5.4', '1.2.840.10008.5.1.4.1.1.2',
+   '1.2.840.10008.5.1.4.1.1.4'][CAST(mix(i // 64, 5) % 4 AS INTEGER) + 1] AS sop_class_uid,
+  i % 64 + 1 AS instance_number,
+  CASE WHEN mix(i, 7) % 1000 = 0 THEN -1 ELSE 400000 + mix(i, 6) % 9600000 END AS file_size,
+  '1.2.840.10008.1.2.1' AS transfer_syntax,
+  strftime(TIMESTAMP '{date} 07:00:00' + to_seconds(CAST(mix(i // 64, 10) % 43200 AS BIGINT)),
+           '%Y-%m-%dT%H:%M:%S') AS modified_at
+FROM range({rows}) t(i) ORDER BY i
+""",
+}
+
+
+def generate(path: Path, table: str, rows: int, seed: int) -> float:
+    """Write the CSV with DuckDB COPY; returns seconds."""
+    t0 = time.perf_counter()
+    con = duckdb.connect()
+    try:
+        con.execute(MACROS.format(seed=seed))
+        query = QUERIES[table].format(rows=rows, date=DATE)
+        target = str(path).replace("'", "''")
+        con.execute(f"COPY ({query}) TO '{target}' (HEADER, DELIMITER ',', QUOTE '\"')")
+    finally:
+        con.close()
+    return time.perf_counter() - t0
+
+
+@dataclass
+class Timing:
+    label: str
+    rows: int
+    seconds: float
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds else float("nan")
+
+
+def run_medvault(csv: Path, work: Path, table: str, rules) -> tuple[list[Timing], str]:
+    drops = work / "drops"
+    folder = drops / SITE / DATE
+    folder.mkdir(parents=True)
+    dropped = folder / csv.name
+    try:
+        os.link(csv, dropped)  # the drop is the same bytes; not timed
+    except OSError:
+        shutil.copyfile(csv, dropped)
+    store = LocalStore(drops)
+    lake = LocalStore(work / "lake")
+    raw, quarantine = RawZone(lake), QuarantineZone(LocalStore(work / "quarantine"))
+    warehouse = Warehouse(work / "warehouse.duckdb")
+
+    t0 = time.perf_counter()
+    with warehouse.connect() as con:
+        received = receive_partition(con, store, "local", raw, quarantine, rules, SITE, DATE, run_id="bench")
+    t_receive = time.perf_counter() - t0
+    if received.received != 1:
+        raise RuntimeError(f"expected 1 received file, got {received.as_metadata()}")
+
+    t0 = time.perf_counter()
+    with warehouse.connect() as con:
+        staged = stage_table(con, rules, lake, quarantine, SYSTEM, table, SITE, DATE)
+        n_staged = con.execute(f"SELECT count(*) FROM staging.{SYSTEM}__{table}").fetchone()[0]
+    t_stage = time.perf_counter() - t0
+    if staged.rows_loaded != n_staged:
+        raise RuntimeError(f"stage_table reported {staged.rows_loaded} rows but the table holds {n_staged}")
+    n = staged.rows_received
+    detail = (
+        f"{staged.rows_received} received = {staged.rows_loaded} staged + {staged.rows_rejected} rejected "
+        f"({', '.join(f'{k}: {v}' for k, v in staged.reject_reasons.items()) or 'none'})"
+    )
+    return [
+        Timing("medvault receive", n, t_receive, "list + sha256 + identify + raw copy + manifest"),
+        Timing("medvault stage", n, t_stage, "read + validate + type + reject + 1-transaction insert"),
+        Timing("medvault total", n, t_receive + t_stage, "receive + stage"),
+    ], detail
+
+
+def run_pandas_sqlite(csv: Path, work: Path, table: str) -> Timing:
+    t0 = time.perf_counter()
+    df = pd.read_csv(csv)
+    t_read = time.perf_counter() - t0
+    con = sqlite3.connect(work / "baseline.sqlite")
+    try:
+        df.to_sql(table, con, index=False)
+        con.commit()
+    finally:
+        con.close()
+    t = time.perf_counter() - t0
+    n = len(df)
+    del df
+    gc.collect()
+    return Timing(
+        "pandas + sqlite", n, t, f"read_csv ({t_read:.2f}s) + to_sql into a sqlite3 file; no checks"
+    )
+
+
+def run_pandas_duckdb(csv: Path, work: Path, table: str) -> Timing:
+    t0 = time.perf_counter()
+    df = pd.read_csv(csv)
+    t_read = time.perf_counter() - t0
+    con = duckdb.connect(str(work / "baseline.duckdb"))
+    try:
+        con.register("df", df)
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM df")
+        con.unregister("df")
+    finally:
+        con.close()
+    t = time.perf_counter() - t0
+    n = len(df)
+    del df
+    gc.collect()
+    return Timing(
+        "pandas + DuckDB insert", n, t, f"read_csv ({t_read:.2f}s) + register + CREATE TABLE AS; no checks"
+    )
+
+
+def best(timings: list[Timing]) -> Timing:
+    return min(timings, key=lambda t: t.seconds)
+
+
+def bench_size(tmp: Path, table: str, rows: int, seed: int, repeat: int, rules) -> None:
+    base = tmp / f"{table}_{rows}"
+    base.mkdir()
+    csv = base / f"{table}_{DATE.replace('-', '')}.csv"
+    gen_s = generate(csv, table, rows, seed)
+    size_mb = csv.stat().st_size / 1e6
+    print(f"\n## {SYSTEM} v2 {table}: {rows:,} rows, {size_mb:.1f} MB CSV (generated in {gen_s:.1f}s)")
+
+    medvault: dict[str, list[Timing]] = {}
+    sqlite_runs, duck_runs = [], []
+    detail = ""
+    for r in range(repeat):
+        work = base / f"run{r}"
+        work.mkdir()
+        timings, detail = run_medvault(csv, work, table, rules)
+        for t in timings:
+            medvault.setdefault(t.label, []).append(t)
+        sqlite_runs.append(run_pandas_sqlite(csv, work, table))
+        duck_runs.append(run_pandas_duckdb(csv, work, table))
+        shutil.rmtree(work)
+    print(f"medvault: {detail}")
+    mv_total = best(medvault["medvault total"])
+    baselines = [best(sqlite_runs), best(duck_runs)]
+    rows_out = [best(v) for v in medvault.values()] + baselines
+    header = f"{'loader':<24} {'rows':>10} {'seconds':>8} {'rows/s':>11} {'MB/s':>6}  what"
+    print(header)
+    print("-" * len(header))
+    for t in rows_out:
+        print(
+            f"{t.label:<24} {t.rows:>10,} {t.seconds:>8.2f} {t.rate:>11,.0f} {size_mb / t.seconds:>6.1f}  {t.note}"
+        )
+    for b in baselines:
+        print(
+            f"ratio medvault total / {b.label}: {mv_total.rate / b.rate:.2f}x the rows/s "
+            f"({mv_total.seconds:.2f}s vs {b.seconds:.2f}s)"
+        )
+    if repeat > 1:
+        print(f"(best of {repeat} runs each)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--rows",
+        default="1000000,100000",
+        help="comma-separated row counts, one CSV-to-staged run each (default 1000000,100000)",
+    )
+    parser.add_argument("--table", choices=sorted(QUERIES), default="studies")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size; the fastest is shown")
+    parser.add_argument("--skip-idle", action="store_true", help="skip the idle sensor tick benchmark")
+    parser.add_argument("--idle-ticks", type=int, default=10)
+    args = parser.parse_args(argv)
+    sizes = [int(x.replace("_", "")) for x in args.rows.split(",") if x.strip()]
+
+    print(
+        f"medvault ingest benchmark: python {sys.version.split()[0]}, duckdb {duckdb.__version__}, "
+        f"pandas {pd.__version__}, sqlite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs"
+    )
+    rules = load_rules(REPO / "rules")
+    with tempfile.TemporaryDirectory(prefix="medvault-bench-ingest-") as tmp:
+        for rows in sizes:
+            bench_size(Path(tmp), args.table, rows, args.seed, args.repeat, rules)
+
+    if args.skip_idle:
+        return
+    import idle_tick
+
+    print(f"\n## idle sensor tick ({args.idle_ticks} idle ticks per store; benchmarks/idle_tick.py)")
+    sys.stdout.flush()
+    idle_tick.main(["--ticks", str(args.idle_ticks)])
+
+
+if __name__ == "__main__":
+    main()
