@@ -12,7 +12,9 @@ STRAYS_JOB = "strays_job"
 
 ingest_job = dg.define_asset_job(
     INGEST_JOB,
-    selection=dg.AssetSelection.groups("raw", "staging", "dicom", "vault") - dg.AssetSelection.assets(STRAYS),
+    selection=dg.AssetSelection.groups("raw", "staging", "dicom", "vault")
+    - dg.AssetSelection.assets(STRAYS)
+    - dg.AssetSelection.checks(sites_fresh),  # a cross-site check: runs with the marts, not per partition
     partitions_def=SITE_DATE,
     description="Everything for one (site, date) drop: receive, stage, DICOM headers, vault.",
 )

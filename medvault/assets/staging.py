@@ -14,6 +14,7 @@ from medvault.assets.partitions import OWNERS, SITE_DATE, WAREHOUSE_POOL, site_d
 from medvault.assets.raw import RAW_DROPS
 from medvault.platform.ingest.profile import profile
 from medvault.platform.pipeline.stage import SQL_TYPES, stage_table, staging_name, union_columns
+from medvault.platform.redact import safe_error
 from medvault.platform.rules.models import Rules, SourceDef, TableDef
 from medvault.platform.warehouse.db import quote_ident as q
 from medvault.resources import PlatformResource, WarehouseResource
@@ -84,8 +85,9 @@ def _key_unique(con, site: str, date: str, system: str, tdef: TableDef) -> dg.As
     )
 
 
-def build_staging_asset(system: str, table: str, defs: list[tuple[SourceDef, TableDef]]) -> dg.AssetsDefinition:
-    newest_source, newest = defs[-1]
+def _table_specs(system: str, table: str, defs: list[tuple[SourceDef, TableDef]]):
+    """Asset specs (the table and its child extracts) and check specs of one source table."""
+    _, newest = defs[-1]
     columns = union_columns(defs)
     versions = ", ".join(s.version for s, _ in defs)
     specs = [
@@ -113,44 +115,35 @@ def build_staging_asset(system: str, table: str, defs: list[tuple[SourceDef, Tab
                 group_name="staging",
                 kinds={"duckdb"},
                 owners=OWNERS,
-                description=child.description or f"Rows of the `{child.array}` array of {system} {table}, one per element.",
+                description=child.description
+                or f"Rows of the `{child.array}` array of {system} {table}, one per element (staged with {table}).",
                 metadata={"dagster/table_name": f"staging.{staging_name(system, child.name)}"},
             )
         )
-    check_specs = [
+    checks = [
         dg.AssetCheckSpec("rows_reconcile", asset=staging_key(system, table),
                           description="rows received = rows loaded + rows rejected, matching the staged slice"),
         dg.AssetCheckSpec("key_unique", asset=staging_key(system, table),
                           description="no business key twice with the same modified time in one drop"),
     ]
+    return specs, checks
 
-    @dg.multi_asset(
-        name=f"staging__{system}__{table}",
-        specs=specs,
-        check_specs=check_specs,
-        partitions_def=SITE_DATE,
-        pool=WAREHOUSE_POOL,
-        can_subset=False,
+
+def _stage_one(context, con, rules: Rules, platform, system: str, table: str, site: str, date: str):
+    """Stage one source table for the partition and yield its selected results and checks."""
+    defs = rules.staged_tables()[(system, table)]
+    _, newest = defs[-1]
+    summary = stage_table(con, rules, platform.lake(), platform.quarantine_zone(), system, table, site, date)
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW _mv_slice AS SELECT * FROM staging.{q(staging_name(system, table))} "
+        f"WHERE _site = '{site}' AND _date = DATE '{date}'"
     )
-    def _stage(context: dg.AssetExecutionContext, warehouse: WarehouseResource, platform: PlatformResource):
-        site, date = site_date(context)
-        rules: Rules = platform.rules()
-        with warehouse.warehouse().connect() as con:
-            summary = stage_table(
-                con, rules, platform.lake(), platform.quarantine_zone(), system, table, site, date
-            )
-            con.execute(
-                f"CREATE OR REPLACE TEMP VIEW _mv_slice AS SELECT * FROM staging.{q(staging_name(system, table))} "
-                f"WHERE _site = '{site}' AND _date = DATE '{date}'"
-            )
-            column_profile = profile(con, "_mv_slice", replace(newest, columns=tuple(columns)))
-            checks = [_reconcile(con, site, date, system, table), _key_unique(con, site, date, system, newest)]
-        context.log.info(
-            f"{system}.{table} {site} {date}: {summary.rows_loaded} rows loaded, {summary.rows_rejected} rejected, "
-            f"{summary.files_quarantined} files quarantined"
-        )
+    column_profile = profile(con, "_mv_slice", replace(newest, columns=tuple(union_columns(defs))))
+    selected = context.selected_asset_keys
+    key = staging_key(system, table)
+    if key in selected:
         yield dg.MaterializeResult(
-            asset_key=staging_key(system, table),
+            asset_key=key,
             metadata={
                 **{k: v for k, v in summary.as_metadata().items() if not isinstance(v, dict)},
                 "dagster/row_count": summary.rows_loaded,
@@ -159,15 +152,56 @@ def build_staging_asset(system: str, table: str, defs: list[tuple[SourceDef, Tab
                 "profile": dg.MetadataValue.json(column_profile),
             },
         )
-        for child in newest.children:
+    for child in newest.children:
+        if staging_key(system, child.name) in selected:
             yield dg.MaterializeResult(
                 asset_key=staging_key(system, child.name),
                 metadata={"dagster/row_count": summary.children.get(child.name, 0)},
             )
-        yield from checks
-
-    return _stage
+    checks = context.selected_asset_check_keys
+    if dg.AssetCheckKey(key, "rows_reconcile") in checks:
+        yield _reconcile(con, site, date, system, table)
+    if dg.AssetCheckKey(key, "key_unique") in checks:
+        yield _key_unique(con, site, date, system, newest)
+    context.log.debug(f"{system}.{table}: {summary.rows_loaded} loaded, {summary.rows_rejected} rejected")
 
 
 def build_staging_assets(rules: Rules) -> list[dg.AssetsDefinition]:
-    return [build_staging_asset(system, table, defs) for (system, table), defs in sorted(rules.staged_tables().items())]
+    """All source tables as one subsettable multi-asset: one asset per table in the graph, one step per run.
+
+    One step (not one per table) because every staging write goes through the single warehouse writer
+    anyway, and each extra step costs a DuckDB connection and a dozen event-log writes.
+    """
+    tables = sorted(rules.staged_tables().items())
+    specs, check_specs, owner = [], [], {}
+    for (system, table), defs in tables:
+        table_specs, table_checks = _table_specs(system, table, defs)
+        specs += table_specs
+        check_specs += table_checks
+        for spec in table_specs:
+            owner[spec.key] = (system, table)
+
+    @dg.multi_asset(
+        name="staging",
+        specs=specs,
+        check_specs=check_specs,
+        partitions_def=SITE_DATE,
+        pool=WAREHOUSE_POOL,
+        can_subset=True,
+    )
+    def _stage(context: dg.AssetExecutionContext, warehouse: WarehouseResource, platform: PlatformResource):
+        site, date = site_date(context)
+        rules_now: Rules = platform.rules()
+        wanted = sorted({owner[k] for k in context.selected_asset_keys})
+        failed = []
+        with warehouse.warehouse().connect() as con:
+            for system, table in wanted:
+                try:
+                    yield from _stage_one(context, con, rules_now, platform, system, table, site, date)
+                except Exception as exc:  # one broken table must not stop the others
+                    context.log.error(f"staging {system}.{table} failed: {safe_error(exc)}")
+                    failed.append(f"{system}.{table}")
+        if failed:
+            raise dg.Failure(f"staging failed for {', '.join(failed)} ({site} {date}); the other tables were staged")
+
+    return [_stage]
