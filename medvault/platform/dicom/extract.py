@@ -59,11 +59,11 @@ FileItem = tuple[str, str, Path]  # (sha256, source key, local path)
 def _one(item: FileItem, check_pixels: bool = False) -> tuple[dict | None, tuple | None]:
     sha256, key, path = item
     try:
-        row = read_header(path, check_pixels=check_pixels).as_dict()
+        row = read_header(path, check_pixels=check_pixels, name=key.rsplit("/", 1)[-1]).as_dict()
     except DicomFault as fault:
         return None, (fault.code, fault.message, fault.tag)
     except Exception as exc:  # never let one file kill the batch
-        return None, ("unreadable", f"{path}: {type(exc).__name__}", None)
+        return None, ("unreadable", f"{key}: {type(exc).__name__}", None)
     row["sha256"] = sha256
     row["source_key"] = key
     return row, None

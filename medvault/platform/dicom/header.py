@@ -142,10 +142,10 @@ def _expected_pixel_bytes(ds) -> int:
     return (total_bits + 7) // 8
 
 
-def read_header(path: str | os.PathLike, *, check_pixels: bool = False) -> DicomHeader:
+def read_header(path: str | os.PathLike, *, check_pixels: bool = False, name: str | None = None) -> DicomHeader:
     """Read and check one file's header; raise DicomFault when it is not a usable instance."""
     path = Path(path)
-    name = str(path)
+    name = name or str(path)  # messages name the dropped file, not a server path
     has_preamble = _sniff(path, name)
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=not check_pixels, force=not has_preamble)

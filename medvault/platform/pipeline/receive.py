@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import duckdb
 
@@ -19,7 +19,7 @@ from medvault.platform.ingest.identify import identify
 from medvault.platform.pipeline import manifest
 from medvault.platform.pipeline.zones import QuarantineZone, RawZone, Reason, local_file, sha256_file
 from medvault.platform.rules.models import Rules
-from medvault.platform.stores.base import ObjectStore, StoredObject
+from medvault.platform.stores.base import ObjectStore, StoredObject, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -75,60 +75,95 @@ def receive_partition(
     return summary
 
 
+def _set_status(known: dict, key: str, sha: str, status: str) -> None:
+    """Keep the in-memory view of the partition's manifest in step with what was just written."""
+    if (key, sha) in known:
+        known[(key, sha)] = replace(known[(key, sha)], status=status)
+
+
+def _supersede(con, known: dict, site: str, date: str, key: str, sha: str) -> int:
+    n = manifest.supersede_others(con, site, date, key, sha)
+    for (k, s), entry in list(known.items()):
+        if k == key and s != sha and entry.status in manifest.ACTIVE:
+            _set_status(known, k, s, "superseded")
+    return n
+
+
 def _receive_one(con, store, store_name, raw, quarantine, rules, site, date, obj: StoredObject, known, summary, run_id):
     key = display_key(obj.key)
     name = key.rsplit("/", 1)[-1]
-    with local_file(store, obj.key) as path:
-        sha = sha256_file(path)
-        if (key, sha) in known:
-            if known[(key, sha)].status == "superseded":  # an older version dropped again wins again
-                summary.superseded += manifest.supersede_others(con, site, date, key, sha)
-                manifest.reactivate(con, site, date, key, sha)
-                summary.received += 1
-            else:
-                summary.unchanged += 1
-            return
-
-        def reject(code: str, message: str, row: int | None = None, column: str | None = None, system=None,
-                   version=None, table=None) -> None:
-            reason = Reason(code=code, message=message, file=key, row=row, column=column)
-            qkey = quarantine.put(path, site, date, sha, name, reason)
-            manifest.record(
-                con, site=site, date=date, store=store_name, key=key, sha256=sha, size=obj.size,
-                status="quarantined", run_id=run_id, system=system, version=version, source_table=table,
-                quarantine_path=qkey, reason_code=code, reason=message,
-            )
-            summary.quarantined += 1
-            summary.reasons[code] += 1
-            log.warning("quarantined %s: %s", key, code)
-
-        if key != obj.key:
-            reject("bad_file_name", f"{key!r}: the file name is not valid UTF-8")
-            return
+    layout_fault: tuple[str, str] | None = None
+    if key != obj.key:
+        layout_fault = ("bad_file_name", f"{key!r}: the file name is not valid UTF-8")
+    else:
         try:
             parse_drop_key(key)
         except DropLayoutError as exc:
-            reject(exc.code, str(exc))
-            return
-        twin = next((e for (k, s), e in known.items() if s == sha and k != key and e.status in manifest.ACTIVE), None)
-        if twin is not None:
-            reject("duplicate_content", f"{key!r} has the same bytes as {twin.key!r}, already received")
-            return
-        try:
-            verdict = identify(path, name, rules)
-        except FileFault as fault:
-            reject(fault.code, fault.message, fault.row, fault.column)
-            return
-        raw_key = raw.put(path, site, date, verdict.system, verdict.version, sha, name)
-        summary.superseded += manifest.supersede_others(con, site, date, key, sha)
+            layout_fault = (exc.code, str(exc))
+
+    def reject(path, sha: str, code: str, message: str, row: int | None = None, column: str | None = None) -> None:
+        reason = Reason(code=code, message=message, file=key, row=row, column=column)
+        qkey = quarantine.put(path, site, date, sha or "unread", name, reason)
         manifest.record(
-            con, site=site, date=date, store=store_name, key=key, sha256=sha, size=obj.size, status="received",
-            run_id=run_id, system=verdict.system, version=verdict.version, source_table=verdict.table,
-            raw_path=raw_key,
+            con, site=site, date=date, store=store_name, key=key, sha256=sha, size=obj.size,
+            status="quarantined", run_id=run_id, quarantine_path=qkey, reason_code=code, reason=message,
         )
         known[(key, sha)] = manifest.ManifestEntry(
-            site, date, store_name, key, sha, obj.size, verdict.system, verdict.version, verdict.table,
-            "received", raw_key,
+            site, date, store_name, key, sha, obj.size, None, None, None, "quarantined", None
         )
-        summary.received += 1
-        summary.by_table[f"{verdict.system}.{verdict.table}"] += 1
+        summary.quarantined += 1
+        summary.reasons[code] += 1
+        log.warning("quarantined %s: %s", key, code)
+
+    try:
+        with local_file(store, obj.key) as path:
+            _accept(con, raw, rules, site, date, key, name, path, obj, known, summary, run_id, store_name,
+                    layout_fault, reject)
+    except StoreError as exc:
+        # The bytes cannot be read (an unsafe key the store refuses, a vanished file): record the name once.
+        if (key, "") in known:
+            summary.unchanged += 1
+            return
+        code, message = layout_fault or ("unreadable_file", f"{key!r}: cannot be read from {store_name} ({exc})")
+        reject(None, "", code, message)
+
+
+def _accept(con, raw, rules, site, date, key, name, path, obj, known, summary, run_id, store_name, layout_fault,
+            reject) -> None:
+    sha = sha256_file(path)
+    if (key, sha) in known:
+        if known[(key, sha)].status == "superseded":  # an older version dropped again wins again
+            summary.superseded += _supersede(con, known, site, date, key, sha)
+            manifest.reactivate(con, site, date, key, sha)
+            _set_status(known, key, sha, "received")
+            summary.received += 1
+            entry = known[(key, sha)]
+            summary.by_table[f"{entry.system}.{entry.source_table}"] += 1
+        else:
+            summary.unchanged += 1
+        return
+    if layout_fault is not None:
+        reject(path, sha, *layout_fault)
+        return
+    twin = next((e for (k, s), e in known.items() if s == sha and k != key and e.status in manifest.ACTIVE), None)
+    if twin is not None:
+        reject(path, sha, "duplicate_content", f"{key!r} has the same bytes as {twin.key!r}, already received")
+        return
+    try:
+        verdict = identify(path, name, rules)
+    except FileFault as fault:
+        reject(path, sha, fault.code, fault.message, fault.row, fault.column)
+        return
+    raw_key = raw.put(path, site, date, verdict.system, verdict.version, sha, name)
+    summary.superseded += _supersede(con, known, site, date, key, sha)
+    manifest.record(
+        con, site=site, date=date, store=store_name, key=key, sha256=sha, size=obj.size, status="received",
+        run_id=run_id, system=verdict.system, version=verdict.version, source_table=verdict.table,
+        raw_path=raw_key,
+    )
+    known[(key, sha)] = manifest.ManifestEntry(
+        site, date, store_name, key, sha, obj.size, verdict.system, verdict.version, verdict.table,
+        "received", raw_key,
+    )
+    summary.received += 1
+    summary.by_table[f"{verdict.system}.{verdict.table}"] += 1

@@ -167,7 +167,7 @@ def stage_table(
         temp = f"_mv_load_{i}"
         try:
             with local_file(lake, entry.raw_path) as path:
-                result = load_file(con, path, source, tdef, temp)
+                result = load_file(con, path, source, tdef, temp, name=entry.key.rsplit("/", 1)[-1])
         except FileFault as fault:
             reason = Reason(fault.code, fault.message, entry.key, fault.row, fault.column)
             with local_file(lake, entry.raw_path) as path:

@@ -27,6 +27,16 @@ class LocalStore(ObjectStore):
             raise StoreError(f"{self.describe()}: {key!r} escapes the store root")
         return path
 
+    def _file(self, key: str) -> Path:
+        """The path of a regular file to read; refuses links anywhere under the root (they could lead out)."""
+        path = self._path(key)
+        for part in (path, *path.parents):
+            if part == self.root:
+                break
+            if part.is_symlink():
+                raise StoreError(f"{self.describe()}: {key!r} goes through a symbolic link; links are not data")
+        return path
+
     def _key(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
 
@@ -58,14 +68,18 @@ class LocalStore(ObjectStore):
                 yield StoredObject(key=rel, size=st.st_size, mtime=st.st_mtime)
 
     def stat(self, key: str) -> StoredObject | None:
-        path = self._path(key)
-        if path.is_symlink() or not path.is_file() or any(p.is_symlink() for p in path.parents if self.root in p.parents):
+        self._path(key)  # a key escaping the root is an error, not a missing file
+        try:
+            path = self._file(key)
+        except StoreError:
+            return None  # a link is not data
+        if not path.is_file():
             return None
         st = path.stat()
         return StoredObject(key=key, size=st.st_size, mtime=st.st_mtime)
 
     def read_range(self, key: str, start: int, length: int) -> bytes:
-        with open(self._path(key), "rb") as fh:
+        with open(self._file(key), "rb") as fh:
             fh.seek(start)
             return fh.read(length)
 
@@ -74,7 +88,7 @@ class LocalStore(ObjectStore):
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(dest.name + ".part")
         try:
-            shutil.copyfile(self._path(key), tmp)
+            shutil.copyfile(self._file(key), tmp)
         except FileNotFoundError as exc:
             raise StoreError(f"{self.describe()}: {key} does not exist") from exc
         os.replace(tmp, dest)
@@ -82,7 +96,7 @@ class LocalStore(ObjectStore):
 
     def local_path(self, key: str) -> Path:
         """The file itself: local readers skip a copy."""
-        return self._path(key)
+        return self._file(key)
 
     def upload(self, src: Path, key: str) -> None:
         dest = self._path(key)
@@ -92,7 +106,7 @@ class LocalStore(ObjectStore):
         os.replace(tmp, dest)
 
     def copy(self, src_key: str, dest_key: str) -> None:
-        self.upload(self._path(src_key), dest_key)
+        self.upload(self._file(src_key), dest_key)
 
     def move(self, src_key: str, dest_key: str) -> None:
         dest = self._path(dest_key)

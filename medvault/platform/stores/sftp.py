@@ -327,7 +327,7 @@ class SftpStore(ObjectStore):
 
     def _listdir(self, sftp: paramiko.SFTPClient, path: str) -> list[paramiko.SFTPAttributes]:
         try:
-            return sorted(sftp.listdir_attr(path), key=lambda a: a.filename)
+            return sorted(_listdir_attr_lossless(sftp, path), key=lambda a: a.filename)
         except FileNotFoundError:
             return []
         except OSError as exc:
@@ -517,3 +517,32 @@ class SftpStore(ObjectStore):
                 sftp.remove(path)
 
         self._run("delete", key, op)
+
+
+def _listdir_attr_lossless(sftp: paramiko.SFTPClient, path: str) -> list[paramiko.SFTPAttributes]:
+    """`SFTPClient.listdir_attr`, but a file name that is not UTF-8 arrives with surrogate escapes
+    (like `os.listdir`) instead of failing the whole listing; the ingest then quarantines that one file."""
+    from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR, SFTPError
+
+    t, msg = sftp._request(CMD_OPENDIR, sftp._adjust_cwd(path))
+    if t != CMD_HANDLE:
+        raise SFTPError("Expected handle")
+    handle = msg.get_binary()
+    entries = []
+    try:
+        while True:
+            try:
+                t, msg = sftp._request(CMD_READDIR, handle)
+            except EOFError:
+                break
+            if t != CMD_NAME:
+                raise SFTPError("Expected name response")
+            for _ in range(msg.get_int()):
+                filename = msg.get_binary().decode("utf-8", "surrogateescape")
+                longname = msg.get_binary().decode("utf-8", "replace")
+                attr = paramiko.SFTPAttributes._from_msg(msg, filename, longname)
+                if filename not in (".", ".."):
+                    entries.append(attr)
+    finally:
+        sftp._request(CMD_CLOSE, handle)
+    return entries
