@@ -58,3 +58,11 @@ def test_dg_check_defs(tmp_path: Path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "warning" not in proc.stderr.lower(), proc.stderr
+
+
+def test_readme_documents_every_setting():
+    from medvault.platform.config import SETTINGS
+
+    readme = (ROOT / "README.md").read_text()
+    missing = [s.env for s in SETTINGS if f"| `{s.env}` | `{s.default}` |" not in readme and f"| `{s.env}` | (unset) |" not in readme]
+    assert missing == [], f"README configuration table lacks {missing}"
