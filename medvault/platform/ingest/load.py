@@ -85,7 +85,8 @@ def load_file(
         temps.append(f"{prefix}_{suffix}")
         return temps[-1]
 
-    registered = ejson.register(con)
+    # The MongoDB extended-JSON fallback UDF is only needed for JSON documents.
+    registered = ejson.register(con) if sniffed.format in ("json", "ndjson") else False
     try:
         raw_t = temp("raw")
         with tempfile.TemporaryDirectory(prefix="medvault-ingest-") as workdir:
