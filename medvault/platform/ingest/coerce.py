@@ -14,18 +14,8 @@ empty string -> NULL. Typing uses TRY_ casts so a bad value becomes NULL (and a 
 from __future__ import annotations
 
 from medvault.platform.ingest.sql import ql
-from medvault.platform.rules.models import ColumnDef
+from medvault.platform.rules.models import SQL_TYPES, ColumnDef
 
-SQL_TYPES = {
-    "varchar": "VARCHAR",
-    "integer": "INTEGER",
-    "bigint": "BIGINT",
-    "double": "DOUBLE",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-    "timestamp": "TIMESTAMP",
-    "json": "JSON",
-}
 WHITESPACE_CHARS = " \t\r\n\u00a0\ufeff"
 WHITESPACE = ql(WHITESPACE_CHARS)
 TRUE_WORDS = ("true", "t", "1", "y", "yes")

@@ -17,22 +17,12 @@ from medvault.platform.ingest.faults import FileFault
 from medvault.platform.ingest.load import load_file
 from medvault.platform.pipeline import manifest
 from medvault.platform.pipeline.zones import QuarantineZone, Reason, local_file
-from medvault.platform.rules.models import ColumnDef, Rules, SourceDef, TableDef
+from medvault.platform.rules.models import SQL_TYPES, ColumnDef, Rules, SourceDef, TableDef
 from medvault.platform.stores.base import ObjectStore
 from medvault.platform.warehouse.db import quote_ident as q
 
 log = logging.getLogger(__name__)
 
-SQL_TYPES = {
-    "varchar": "VARCHAR",
-    "integer": "INTEGER",
-    "bigint": "BIGINT",
-    "double": "DOUBLE",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-    "timestamp": "TIMESTAMP",
-    "json": "JSON",
-}
 META_COLUMNS = (
     ("_site", "VARCHAR"),
     ("_date", "DATE"),

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-COLUMN_TYPES = ("varchar", "integer", "bigint", "double", "boolean", "date", "timestamp", "json")
+# Rule column types and the DuckDB type each one is staged as (one map for ingest, staging and vault).
+SQL_TYPES = {
+    "varchar": "VARCHAR",
+    "integer": "INTEGER",
+    "bigint": "BIGINT",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "json": "JSON",
+}
+COLUMN_TYPES = tuple(SQL_TYPES)
 FORMATS = ("csv", "json", "ndjson", "parquet", "dicom")
 CASES = ("upper", "lower", None)
 FAMILIES = ("time", "person", "object", "location", "event")

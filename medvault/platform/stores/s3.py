@@ -149,20 +149,7 @@ class S3Store(ObjectStore):
             raise self._fail("list", f"{parent}/{first}..{last}", exc) from exc
 
     def list_prefixes(self, prefix: str = "") -> list[str]:
-        folder = self._folder(prefix)
-        names: list[str] = []
-        try:
-            pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=folder, Delimiter="/"
-            )
-            for page in pages:
-                for cp in page.get("CommonPrefixes", []) or []:
-                    name = cp["Prefix"][len(folder) :].rstrip("/")
-                    if name:
-                        names.append(name)
-        except Exception as exc:
-            raise self._fail("list prefixes of", prefix, exc) from exc
-        return sorted(names)
+        return self.list_level(prefix)[0]
 
     def list_objects(self, prefix: str = "", recursive: bool = True) -> Iterator[StoredObject]:
         if not recursive:

@@ -18,21 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from medvault.platform.rules.models import ColumnDef, Rules, SatelliteLoad, VaultLoad
+from medvault.platform.rules.models import SQL_TYPES, ColumnDef, Rules, SatelliteLoad, VaultLoad
 from medvault.platform.vault.hashing import HASH_SQL_TYPE, quote
 
 SCHEMA = "vault"
 
-SQL_TYPES = {
-    "varchar": "VARCHAR",
-    "integer": "INTEGER",
-    "bigint": "BIGINT",
-    "double": "DOUBLE",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-    "timestamp": "TIMESTAMP",
-    "json": "JSON",
-}
 
 SAT_META = ("effective_ts", "load_ts", "record_source", "_site", "_date")
 RESERVED = {"site", "load_ts", "record_source", "hashdiff", "effective_ts", "_site", "_date"}
