@@ -8,6 +8,7 @@ from the pipeline under test.
 from __future__ import annotations
 
 import csv
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -168,9 +169,13 @@ def test_rerun_is_idempotent(demo):
 def test_identical_redrop_changes_nothing(demo):
     settings, summary, defs, instance, _ = demo
     before = collect_counts(settings)
-    generate(settings.drops, sites=SITES, days=DAYS, seed=SEED, dirty=True)  # same bytes, new mtimes
+    generate(settings.drops, sites=SITES, days=DAYS, seed=SEED, dirty=True)  # identical files are left as they are
+    quiet = run_pending(defs, instance, settings, settle_seconds=0, log=lambda *_: None)
+    assert quiet.requested == 0, "generating the same drops again is not a new drop"
+    for f in summary["files"]:  # an uploader sending the same bytes again: same content, new mtime
+        os.utime(settings.drops / f["path"])
     report = run_pending(defs, instance, settings, settle_seconds=0, log=lambda *_: None)
-    assert report.failed == []
+    assert report.failed == [] and report.requested == SITES * DAYS
     after = collect_counts(settings)
     assert after.tables == before.tables and after.files == before.files
 

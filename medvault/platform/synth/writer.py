@@ -76,7 +76,10 @@ def render_csv(header: list[tuple[str, str]], rows: list[dict], pad_seed: int | 
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write `<name>.part`, then rename it to `<name>`."""
+    """Write `<name>.part`, then rename it to `<name>`; an identical file already there is left alone,
+    so generating twice into the same folder is not a new drop."""
+    if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")
     part.write_bytes(data)
@@ -85,4 +88,5 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def write_done(folder: Path) -> None:
     """The empty `_DONE` marker, written after every other file of the folder."""
-    (folder / DONE_MARKER).write_bytes(b"")
+    if not (folder / DONE_MARKER).exists():
+        (folder / DONE_MARKER).write_bytes(b"")
