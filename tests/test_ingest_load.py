@@ -273,13 +273,17 @@ def test_profile_hides_pii_values(tmp_path):
         ColumnDef("pid", "pid", pii=True),
         ColumnDef("n", "n", "integer"),
         ColumnDef("d", "d", "date"),
+        ColumnDef("acc", "acc"),
     )
-    _, _, _, con = load(tmp_path, "pid,n,d\nP1,3,2024-01-02\nP2,,2024-01-05\nP2,7,\n", t)
+    _, _, _, con = load(tmp_path, "pid,n,d,acc\nP1,3,2024-01-02,ACC123\nP2,,2024-01-05,A9\nP2,7,,\n", t)
     prof = profile(con, "out", t)
     assert prof["pid"] == {"type": "VARCHAR", "nulls": 0, "distinct": 2, "pii": True}
     assert "P1" not in repr(prof) and "P2" not in repr(prof)
     assert prof["n"] == {"type": "INTEGER", "nulls": 1, "distinct": 2, "min": "3", "max": "7"}
     assert prof["d"]["min"] == "2024-01-02" and prof["d"]["max"] == "2024-01-05"
+    # text columns show lengths, never values (an unmarked id column can still identify a patient)
+    assert prof["acc"] == {"type": "VARCHAR", "nulls": 1, "distinct": 2, "min_length": 2, "max_length": 6}
+    assert "ACC123" not in repr(prof)
 
 
 def test_no_intermediate_tables_or_functions_left(tmp_path):

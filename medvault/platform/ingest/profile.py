@@ -1,6 +1,8 @@
-"""Column profile of a loaded table: type, nulls, distinct, min, max (one aggregate query).
+"""Column profile of a loaded table (one aggregate query), safe to show in asset metadata.
 
-For pii columns only type, nulls and distinct are returned: never values.
+Values appear only as min/max of numeric, date, timestamp and boolean columns that are not pii. Text
+columns get lengths instead of values: a free-text or id column (accession numbers, UIDs, comments) can
+hold an identifier even when the rules do not mark it pii. For pii columns: type, nulls, distinct only.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ def profile(con, table: str, table_def: TableDef) -> dict[str, dict]:
         selects.append(f"count(DISTINCT {text}) AS {qi(f'distinct{i}')}")
         if col.pii or col.type == "json":
             selects.append(f"NULL AS {qi(f'min{i}')}, NULL AS {qi(f'max{i}')}")
+        elif col.type == "varchar":
+            selects.append(f"min(length({c})) AS {qi(f'min{i}')}, max(length({c})) AS {qi(f'max{i}')}")
         else:
             selects.append(
                 f"CAST(min({c}) AS VARCHAR) AS {qi(f'min{i}')}, CAST(max({c}) AS VARCHAR) AS {qi(f'max{i}')}"
@@ -33,6 +37,9 @@ def profile(con, table: str, table_def: TableDef) -> dict[str, dict]:
         entry = {"type": types[col.name], "nulls": int(nulls), "distinct": int(distinct)}
         if col.pii:
             entry["pii"] = True
+        elif col.type == "varchar":
+            entry["min_length"] = lo
+            entry["max_length"] = hi
         else:
             entry["min"] = lo
             entry["max"] = hi
