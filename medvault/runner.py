@@ -15,7 +15,7 @@ import dagster as dg
 from medvault.assets.partitions import SITE_PARTITIONS
 from medvault.jobs import INGEST_JOB, MARTS_JOB, STRAYS_JOB
 from medvault.platform.config import Settings
-from medvault.sensors.drop_sensors import evaluate_drop_scan
+from medvault.sensors.drop_sensors import evaluate_drop_scan, ingest_run_config
 
 CURSOR_KEY = "medvault/headless_cursor/{store}"
 # Console output of headless runs: warnings and errors only (the full event log is in the instance/UI).
@@ -97,7 +97,7 @@ def run_pending(
             log(f"  run {request.partition_key} ({request.tags.get('medvault/files')} new files from {store})")
             outcome = job.execute_in_process(
                 partition_key=request.partition_key, instance=instance, tags=tags, raise_on_error=False,
-                run_config=QUIET,
+                run_config={**request.run_config, **QUIET},
             )
             if outcome.success:
                 report.succeeded += 1
@@ -116,6 +116,10 @@ def run_pending(
     return report
 
 
+def _files(request: dg.RunRequest) -> dict[str, str]:
+    return dict(request.run_config["ops"]["raw__drops"]["config"]["files"])
+
+
 def _merge(first: list[dg.RunRequest], second: list[dg.RunRequest]) -> list[dg.RunRequest]:
     """Run requests of two looks, one per partition (the later look covers the files of both)."""
     others = [r for r in [*first, *second] if r.partition_key is None]
@@ -123,6 +127,12 @@ def _merge(first: list[dg.RunRequest], second: list[dg.RunRequest]) -> list[dg.R
     for request in (r for r in second if r.partition_key is not None):
         earlier = by_partition.get(str(request.partition_key))
         if earlier is not None:
-            request = request.with_replaced_attrs(run_key=f"{earlier.run_key}+{request.run_key}")
+            files = {**_files(earlier), **_files(request)}
+            store = earlier.run_config["ops"]["raw__drops"]["config"]["store"]
+            request = request.with_replaced_attrs(
+                run_key=f"{earlier.run_key}+{request.run_key}",
+                run_config=ingest_run_config(store, files),
+                tags={**request.tags, "medvault/files": str(len(files))},
+            )
         by_partition[str(request.partition_key)] = request
     return [*by_partition.values(), *others]

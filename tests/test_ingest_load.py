@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import duckdb
 import pytest
 
 from medvault.platform.ingest import FileFault, load_file, profile
-from medvault.platform.ingest.infer import infer_types
+from medvault.platform.ingest.infer import extras_view, infer_types
 from medvault.platform.rules.models import ColumnDef, SourceDef, TableDef
 
 
@@ -21,7 +22,7 @@ def load(tmp_path, text, tdef, fmt="csv", file_name="data.csv", con=None):
     p = tmp_path / file_name
     p.write_bytes(text if isinstance(text, bytes) else text.encode())
     result = load_file(con, p, SourceDef("sys", "v1", fmt, (tdef,)), tdef, "out")
-    good = con.execute("SELECT * EXCLUDE (_row_number) FROM out ORDER BY _row_number").fetchall()
+    good = con.execute("SELECT * EXCLUDE (_extras, _row_number) FROM out ORDER BY _row_number").fetchall()
     rejected = con.execute('SELECT row_number, "column", value, reason_code FROM out__rejected').fetchall()
     assert result.rows_received == result.rows_loaded + result.rows_rejected
     return result, good, rejected, con
@@ -58,11 +59,12 @@ def test_integer_double_boolean(tmp_path):
         ("d", "x", "bad_type"),
         ("i", "5.5", "bad_type"),
     ]
-    assert [r[0] for r in con.execute("DESCRIBE out").fetchall()] == ["i", "d", "b", "_row_number"]
+    assert [r[0] for r in con.execute("DESCRIBE out").fetchall()] == ["i", "d", "b", "_extras", "_row_number"]
     assert [r[1] for r in con.execute("DESCRIBE out").fetchall()] == [
         "INTEGER",
         "DOUBLE",
         "BOOLEAN",
+        "JSON",
         "BIGINT",
     ]
 
@@ -242,6 +244,124 @@ def test_infer_types_directly():
     }
 
 
+def extras(con, target="out"):
+    return [
+        json.loads(r[0]) if r[0] is not None else None
+        for r in con.execute(f"SELECT _extras FROM {target} ORDER BY _row_number").fetchall()
+    ]
+
+
+def test_undeclared_columns_kept_typed_in_extras(tmp_path):
+    t = table(ColumnDef("a", "a", "integer", required=True))
+    text = (
+        "a,visits,seen_on,code,note\n"
+        "1,3,2024-01-02,7,x \n"
+        "2,-4,03/01/2024,not a number,\n"
+        "3, ,20240104,8,\n"
+        ",5,2024-01-05,9,rejected row\n"
+    )
+    result, good, rejected, con = load(tmp_path, text, t)
+    assert good == [(1,), (2,), (3,)]
+    assert [(r[0], r[3]) for r in rejected] == [(4, "required_missing")]  # extras never reject a row
+    assert result.extra_columns == {"visits": "integer", "seen_on": "date", "code": "text", "note": "text"}
+    # integers are JSON numbers, dates ISO text, empty -> null, a text column keeps every value as read
+    assert extras(con) == [
+        {"visits": 3, "seen_on": "2024-01-02", "code": "7", "note": "x "},
+        {"visits": -4, "seen_on": "2024-01-03", "code": "not a number", "note": None},
+        {"visits": None, "seen_on": "2024-01-04", "code": "8", "note": None},
+    ]
+    described = {r[0]: r[1] for r in con.execute("DESCRIBE out").fetchall()}
+    assert list(described) == ["a", "_extras", "_row_number"] and described["_extras"] == "JSON"
+    raw = con.execute("SELECT CAST(_extras AS VARCHAR) FROM out WHERE a = 2").fetchall()[0][0]
+    assert '"visits":-4' in raw and '"seen_on":"2024-01-03"' in raw  # a number, an ISO string
+
+
+def test_extras_types_and_lossless_numbers(tmp_path):
+    t = table(ColumnDef("a", "a"))
+    text = (
+        "a,f,ts,flag,j,mrn,big,zero\n"
+        "1,1.5,2024-01-02T10:00:00+02:00,yes,[1],007,12345678901234567890,0\n"
+        "2,2,2024-01-02 11:00,No,{},12,1,0.5\n"
+    )
+    result, _, _, con = load(tmp_path, text, t)
+    assert result.extra_columns == {
+        "f": "float",
+        "ts": "timestamp",
+        "flag": "boolean",
+        "j": "json",
+        "mrn": "text",  # leading zero: not an integer
+        "big": "text",  # more digits than a double holds
+        "zero": "float",
+    }
+    assert extras(con) == [
+        {
+            "f": 1.5,
+            "ts": "2024-01-02T08:00:00",
+            "flag": True,
+            "j": [1],
+            "mrn": "007",
+            "big": "12345678901234567890",
+            "zero": 0.0,
+        },
+        {"f": 2.0, "ts": "2024-01-02T11:00:00", "flag": False, "j": {}, "mrn": "12", "big": "1", "zero": 0.5},
+    ]
+
+
+def test_no_undeclared_columns_gives_null_extras(tmp_path):
+    t = table(ColumnDef("a", "a"), ColumnDef("b", "b"))
+    result, _, _, con = load(tmp_path, "a,b\n1,2\n3,4\n", t)
+    assert result.extra_columns == {}
+    assert con.execute("SELECT _extras IS NULL FROM out").fetchall() == [(True,), (True,)]
+    assert con.execute("SELECT typeof(_extras) FROM out LIMIT 1").fetchall() == [("JSON",)]
+
+
+def test_value_not_fitting_the_inferred_type_stays_text():
+    # inference covers every readable row, so in load_file all values fit; a stale or forced type
+    # must still not lose a value: it is kept as the string it was
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE v AS SELECT * FROM (VALUES (1, '5'), (2, 'five'), (3, '007'), (4, ''), (5, NULL)) t(r, n)"
+    )
+    extras_view(con, "v", "e", {"n": ("n", "n")}, {"n": "integer"})
+    got = [json.loads(r[0]) for r in con.execute("SELECT _extras FROM e ORDER BY r").fetchall()]
+    assert got == [{"n": 5}, {"n": "five"}, {"n": "007"}, {"n": None}, {"n": None}]
+    for kind in ("float", "date", "timestamp", "boolean", "json"):
+        extras_view(con, "v", "e", {"n": ("n", "n")}, {"n": kind})
+        got = [json.loads(r[0])["n"] for r in con.execute("SELECT _extras FROM e ORDER BY r").fetchall()]
+        assert got[1:] == ["five", "007", None, None], kind
+
+
+def test_ndjson_undeclared_keys_in_extras(tmp_path):
+    t = TableDef(
+        "o", ("*.ndjson",), (ColumnDef("id", "_id", required=True), ColumnDef("fac", "facility.name"))
+    )
+    docs = [
+        {
+            "_id": {"$oid": "a1"},
+            "n": {"$numberLong": "5"},
+            "facility": {"name": "N", "code": "F1"},
+            "when": {"$date": "2024-01-02T03:00:00Z"},
+            "meta": {"k": [1, 2]},
+        },
+        {"_id": "a2", "n": 6, "facility": {"name": "S"}, "meta": None},
+    ]
+    con = duckdb.connect()
+    p = tmp_path / "o.ndjson"
+    p.write_text("\n".join(json.dumps(d) for d in docs) + "\n")
+    result = load_file(con, p, SourceDef("s", "v1", "ndjson", (t,)), t, "o")
+    assert (result.rows_loaded, result.rows_rejected) == (2, 0)
+    assert result.extra_columns == {
+        "n": "integer",
+        "facility.code": "text",
+        "when": "timestamp",
+        "meta": "json",
+    }
+    assert extras(con, "o") == [
+        {"n": 5, "facility.code": "F1", "when": "2024-01-02T03:00:00", "meta": {"k": [1, 2]}},
+        {"n": 6, "facility.code": None, "when": None, "meta": None},
+    ]
+
+
 def test_json_column_in_csv_and_dotted_path_into_it(tmp_path):
     t = table(ColumnDef("meta", "meta", "json"), ColumnDef("city", "meta.city"))
     text = 'meta\n"{""city"": ""Oslo""}"\nnot json\n'
@@ -265,7 +385,13 @@ def test_parquet(tmp_path):
     con = duckdb.connect()
     result = load_file(con, p, SourceDef("s", "v1", "parquet", (t,)), t, "pq")
     assert (result.rows_loaded, result.extra_columns) == (3, {"name": "text"})
-    assert con.execute("SELECT * FROM pq ORDER BY id").fetchall()[1] == (1, dt.date(2024, 1, 2), "F1", 2)
+    assert con.execute("SELECT * EXCLUDE (_extras) FROM pq ORDER BY id").fetchall()[1] == (
+        1,
+        dt.date(2024, 1, 2),
+        "F1",
+        2,
+    )
+    assert con.execute("SELECT _extras FROM pq ORDER BY id").fetchall()[1] == ('{"name":"n1"}',)
 
 
 def test_profile_hides_pii_values(tmp_path):

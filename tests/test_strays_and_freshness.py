@@ -53,7 +53,7 @@ def test_sites_fresh_names_the_stale_site(tmp_path: Path):
     folder = settings.drops / "aurora_eye" / "2026-03-02"
     folder.mkdir(parents=True)
     (folder / "smr01_20260302.csv").write_text(
-        GOOD + "SMR1,0101011234,2026-03-01,2026-03-02,1,1,40,1A,M,AB1 2CD,I10,,,,,,,2026-03-02T10:00:00\n"
+        GOOD + "SMR1,0101011234,2026-03-01,2026-03-02,1,1,40,1A,A,AB1 2CD,I10,,,,,,,2026-03-02T10:00:00\n"
     )
     (folder / "_DONE").write_text("")
     defs = build_definitions(settings)

@@ -33,6 +33,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MEDVAULT_STORES", "local", "Comma-separated drop stores with a sensor each: local, s3, sftp."),
     Setting("MEDVAULT_LOOKBACK_DAYS", "3", "Sensor look-back window in days, counted back from each site's newest drop."),
     Setting("MEDVAULT_FRESHNESS_HOURS", "36", "A site with no new file for longer fails the sites_fresh check (warning)."),
+    Setting("MEDVAULT_SETTLE_SECONDS", "60", "Backfill/manual runs take a file without a completion marker once unchanged this long."),
     Setting("MEDVAULT_SENSOR_INTERVAL", "30", "Seconds between sensor ticks in the daemon."),
     Setting("MEDVAULT_S3_BUCKET", "", "S3 drop bucket (s3 store)."),
     Setting("MEDVAULT_S3_PREFIX", "", "Key prefix of the drop root inside the bucket."),

@@ -11,6 +11,14 @@ from medvault.platform.stores.base import ObjectStore
 from medvault.platform.stores.local import LocalStore
 
 
+def _secret(value) -> str | None:
+    """The secret's value: an unresolved `dg.EnvVar` (a resource used outside a run, as `medvault run`
+    does for its scan) is read from the environment here, never its variable name."""
+    if isinstance(value, dg.EnvVar):
+        value = value.get_value()
+    return value or None
+
+
 class DropStoresResource(dg.ConfigurableResource):
     """Which stores are enabled and how to reach them. Secrets (S3 keys, key passphrase) come only from env."""
 
@@ -51,6 +59,6 @@ class DropStoresResource(dg.ConfigurableResource):
                 key_file=self.sftp_key_file,
                 known_hosts=self.sftp_known_hosts,
                 root=self.sftp_root,
-                passphrase=self.sftp_key_passphrase or None,
+                passphrase=_secret(self.sftp_key_passphrase),
             )
         raise ValueError(f"unknown drop store {name!r} (MEDVAULT_STORES takes local, s3, sftp)")

@@ -29,6 +29,7 @@ def evaluate_drop_scan(
             job_name=INGEST_JOB,
             run_key=run_key(site, date, files),
             partition_key=partition_key(site, date),
+            run_config=ingest_run_config(store_name, {f.key: f.version for f in files}),
             tags={"medvault/store": store_name, "medvault/files": str(len(files))},
         )
         for (site, date), files in sorted(result.ready.items())
@@ -47,6 +48,11 @@ def evaluate_drop_scan(
         cursor=result.cursor,
     )
     return sensor_result, result
+
+
+def ingest_run_config(store_name: str, files: dict[str, str]) -> dict:
+    """Tell raw/drops which store announced the run and which file versions it saw stable."""
+    return {"ops": {"raw__drops": {"config": {"store": store_name, "files": files}}}}
 
 
 def strays_request(store_name: str, strays: list[tuple[str, str, str]]) -> dg.RunRequest:

@@ -1,26 +1,62 @@
-"""Type inference for undeclared columns (reported, never loaded): one aggregate query for all columns.
+"""Undeclared columns: type inference (one aggregate query) and their values as one JSON object per row.
 
 The first type every non-empty value fits wins, in this order: integer, float, date, timestamp,
 boolean (true/false/yes/no words), json (objects/arrays), text. A column with no values is `text`.
+A value fits a type only when converting it loses nothing that matters:
+- integer: optional sign, digits, optional `.0`, within BIGINT, and no leading zero (`007` is text:
+  identifiers such as MRNs and postcodes keep their zeros);
+- float: a finite number, no leading zero before other digits, at most 15 significant digits (a
+  longer digit string, such as a 20-digit identifier, would not survive a DOUBLE);
+- date: a date form of at most 10 characters (not a timestamp's date part); timestamp: any accepted
+  timestamp form (offsets converted to UTC); boolean: the four words; json: an object or array.
+
+`extras_view` keeps the values: `_extras` is a JSON object with one key per undeclared column whose
+value is converted to the column's inferred type (integer/float -> JSON number, date -> `YYYY-MM-DD`,
+timestamp -> `YYYY-MM-DDTHH:MM:SS[.ffffff]` UTC, boolean -> true/false, json -> embedded JSON,
+text -> the string as read, untrimmed). An empty or whitespace-only value is JSON `null` (the key is
+always present). A value that does not fit the inferred type is kept as a JSON string, as read.
 """
 
 from __future__ import annotations
 
-from medvault.platform.ingest.coerce import typed_sql
-from medvault.platform.ingest.sql import qi
+from medvault.platform.ingest.coerce import WHITESPACE, typed_sql
+from medvault.platform.ingest.sql import qi, ql
 
 ORDER = ("integer", "float", "date", "timestamp", "boolean", "json")
+NO_LEADING_ZERO = "NOT regexp_matches({v}, '^[+-]?0[0-9]')"
+MAX_FLOAT_DIGITS = 15  # decimal digits a DOUBLE round-trips exactly
 
 
-def _checks(v: str) -> dict[str, str]:
-    return {
-        "integer": f"{typed_sql('bigint', v)} IS NOT NULL",
-        "float": f"{typed_sql('double', v)} IS NOT NULL",
-        "date": f"length({v}) <= 10 AND {typed_sql('date', v)} IS NOT NULL",  # not a timestamp's date part
-        "timestamp": f"{typed_sql('timestamp', v)} IS NOT NULL",
-        "boolean": f"lower({v}) IN ('true', 'false', 'yes', 'no')",
-        "json": f"(left({v}, 1) IN ('[', '{{') AND json_valid({v}))",
-    }
+def value_sql(expr: str) -> str:
+    """The trimmed text of `expr`, NULL when empty."""
+    return f"NULLIF(trim(CAST({expr} AS VARCHAR), {WHITESPACE}), '')"
+
+
+def _digits(v: str) -> str:
+    mantissa = f"regexp_replace({v}, '[eE].*$', '')"
+    return f"length(trim(regexp_replace({mantissa}, '[^0-9]', '', 'g'), '0'))"
+
+
+def fits_sql(kind: str, v: str) -> str:
+    """Condition: trimmed non-NULL text `v` converts to `kind` without loss (see module doc)."""
+    if kind == "integer":
+        return f"({typed_sql('bigint', v)} IS NOT NULL AND {NO_LEADING_ZERO.format(v=v)})"
+    if kind == "float":
+        return (
+            f"({typed_sql('double', v)} IS NOT NULL AND {NO_LEADING_ZERO.format(v=v)} "
+            f"AND {_digits(v)} <= {MAX_FLOAT_DIGITS})"
+        )
+    if kind == "date":
+        return f"(length({v}) <= 10 AND {typed_sql('date', v)} IS NOT NULL)"
+    if kind == "timestamp":
+        return f"({typed_sql('timestamp', v)} IS NOT NULL)"
+    if kind == "boolean":
+        return f"(lower({v}) IN ('true', 'false', 'yes', 'no'))"
+    if kind == "json":
+        return f"(left({v}, 1) IN ('[', '{{') AND json_valid({v}))"
+    if kind == "text":
+        return "TRUE"
+    raise ValueError(f"unknown inferred type {kind!r}")
 
 
 def infer_types(con, table: str, exprs: dict[str, str], where: str = "TRUE") -> dict[str, str]:
@@ -31,11 +67,13 @@ def infer_types(con, table: str, exprs: dict[str, str], where: str = "TRUE") -> 
     names = list(exprs)
     values = []
     for i, name in enumerate(names):
-        values.append(f"NULLIF(trim(CAST({exprs[name]} AS VARCHAR)), '') AS {qi(f'v{i}')}")
+        values.append(f"{value_sql(exprs[name])} AS {qi(f'v{i}')}")
         v = qi(f"v{i}")
         selects.append(f"count({v}) AS {qi(f'n{i}')}")
-        for kind, cond in _checks(v).items():
-            selects.append(f"count(*) FILTER (WHERE {v} IS NOT NULL AND {cond}) AS {qi(f'{kind}{i}')}")
+        for kind in ORDER:
+            selects.append(
+                f"count(*) FILTER (WHERE {v} IS NOT NULL AND {fits_sql(kind, v)}) AS {qi(f'{kind}{i}')}"
+            )
     row = con.execute(
         f"SELECT {', '.join(selects)} FROM (SELECT {', '.join(values)} FROM {qi(table)} WHERE {where})"
     ).fetchall()[0]
@@ -52,3 +90,60 @@ def infer_types(con, table: str, exprs: dict[str, str], where: str = "TRUE") -> 
                     break
         out[name] = kind
     return out
+
+
+def json_value_sql(kind: str, v: str, text: str, json_text: str | None = None) -> str:
+    """JSON value of one undeclared cell: `v` its trimmed text (NULL when empty), `text` the text as read,
+    `json_text` its JSON text (for `json`; defaults to `v`). Values not fitting `kind` stay strings."""
+    if kind == "integer":
+        typed = f"to_json({typed_sql('bigint', v)})"
+    elif kind == "float":
+        typed = f"to_json({typed_sql('double', v)})"
+    elif kind == "date":
+        typed = f"to_json(strftime({typed_sql('date', v)}, '%Y-%m-%d'))"
+    elif kind == "timestamp":
+        typed = f"to_json(replace(CAST(CAST({typed_sql('timestamp', v)} AS TIMESTAMP) AS VARCHAR), ' ', 'T'))"
+    elif kind == "boolean":
+        typed = f"to_json(lower({v}) IN ('true', 'yes'))"
+    elif kind == "json":
+        typed = f"TRY_CAST({json_text or v} AS JSON)"
+    elif kind == "text":
+        return f"CASE WHEN {v} IS NOT NULL THEN to_json({text}) END"
+    else:
+        raise ValueError(f"unknown inferred type {kind!r}")
+    return (
+        f"CASE WHEN {v} IS NULL THEN NULL WHEN {fits_sql(kind, v)} THEN coalesce({typed}, to_json({text})) "
+        f"ELSE to_json({text}) END"
+    )
+
+
+def extras_view(
+    con, source: str, out: str, fields: dict[str, tuple[str, str]], types: dict[str, str]
+) -> None:
+    """CREATE TEMP VIEW `out` AS `source` plus `_extras JSON` (module doc).
+
+    `fields` maps each undeclared column name to (SQL of its text, SQL of its JSON text) over `source`;
+    `types` gives its inferred type. Set-based: one json_object per row, no loop over rows.
+    """
+    names = list(fields)
+    if not names:
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {qi(out)} AS SELECT *, CAST(NULL AS JSON) AS _extras FROM {qi(source)}"
+        )
+        return
+    x = [qi(f"_mv_x{i}") for i in range(len(names))]
+    v = [qi(f"_mv_v{i}") for i in range(len(names))]
+    j = [qi(f"_mv_j{i}") for i in range(len(names))]
+    # each source expression appears once, in its own projection (JSON extraction SQL can be long)
+    texts = [f"CAST({fields[n][0]} AS VARCHAR) AS {x[i]}" for i, n in enumerate(names)]
+    texts += [f"CAST({fields[n][1]} AS VARCHAR) AS {j[i]}" for i, n in enumerate(names) if types[n] == "json"]
+    trimmed = [f"{value_sql(x[i])} AS {v[i]}" for i in range(len(names))]
+    pairs = ", ".join(
+        f"{ql(n)}, {json_value_sql(types[n], v[i], x[i], j[i] if types[n] == 'json' else None)}"
+        for i, n in enumerate(names)
+    )
+    helpers = ", ".join(x + v + [j[i] for i, n in enumerate(names) if types[n] == "json"])
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {qi(out)} AS SELECT * EXCLUDE ({helpers}), json_object({pairs}) AS _extras "
+        f"FROM (SELECT *, {', '.join(trimmed)} FROM (SELECT *, {', '.join(texts)} FROM {qi(source)}))"
+    )

@@ -5,7 +5,8 @@ Steps (all set-based SQL on the caller's DuckDB connection):
 2. file-level checks: zero rows, every row unreadable, wrong delimiter, duplicate or missing required
    columns -> `FileFault`;
 3. map header names (trimmed, case-insensitive) to the rule's `source` names; undeclared fields are
-   reported in `extra_columns` with an inferred type (`infer.py`) and not loaded;
+   reported in `extra_columns` with an inferred type and kept, typed, in the `_extras` JSON column
+   (`infer.py`); they never reject a row;
 4. clean, type and validate every declared column in one pass (`coerce.py`, `validate.py`);
 5. explode JSON array children and validate their columns; a bad child rejects its parent row;
 6. reject key duplicates among otherwise good rows (latest modified, then last row, is kept);
@@ -23,7 +24,7 @@ from medvault.platform.ingest.coerce import sql_type
 from medvault.platform.ingest.explode import child_columns, explode
 from medvault.platform.ingest.faults import FileFault
 from medvault.platform.ingest.identify import COMPATIBLE, SEPARATORS, norm
-from medvault.platform.ingest.infer import infer_types
+from medvault.platform.ingest.infer import extras_view, infer_types
 from medvault.platform.ingest.readers import read_raw
 from medvault.platform.ingest.sniff import Sniff, sniff
 from medvault.platform.ingest.sql import qi, ql
@@ -123,10 +124,13 @@ def load_file(
             columns.append(
                 (col, "CAST(NULL AS VARCHAR)" if f is None else (f.json if col.type == "json" else f.text))
             )
+        source_t, carry = raw_t, ["_row_number", "_read_error", "_read_detail", "_read_value"]
+        if extras:  # the undeclared values, typed, as one JSON object per row (carried through the checks)
+            source_t = temp("extras")
+            extras_view(con, raw_t, source_t, {f.name: (f.text, f.json) for f in extras}, extra_types)
+            carry.append("_extras")
         chk = temp("chk")
-        checked = check(
-            con, qi(raw_t), chk, columns, carry=["_row_number", "_read_error", "_read_detail", "_read_value"]
-        )
+        checked = check(con, qi(source_t), chk, columns, carry=carry)
         parts = [
             f'SELECT _row_number AS row_number, CAST(NULL AS VARCHAR) AS "column", _read_value AS value, '
             f"_read_error AS reason_code, _read_detail AS reason FROM {qi(chk)} WHERE _read_error IS NOT NULL",
@@ -167,9 +171,11 @@ def load_file(
         picks = ", ".join(
             f"CAST({checked.t(i)} AS {sql_type(c.type)}) AS {qi(c.name)}" for i, c in enumerate(table.columns)
         )
+        extras_pick = "_extras" if extras else "CAST(NULL AS JSON)"
         bad_rows = f"(SELECT DISTINCT row_number FROM {qi(rejected)})"
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {qi(target)} AS SELECT {picks}, CAST(_row_number AS BIGINT) AS _row_number "
+            f"CREATE OR REPLACE TEMP TABLE {qi(target)} AS SELECT {picks}, {extras_pick} AS _extras, "
+            f"CAST(_row_number AS BIGINT) AS _row_number "
             f"FROM {qi(chk)} c ANTI JOIN {bad_rows} r ON c._row_number = r.row_number ORDER BY _row_number"
         )
 

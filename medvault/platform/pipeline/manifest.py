@@ -85,16 +85,19 @@ def record(
     )
 
 
-def supersede_others(con: duckdb.DuckDBPyConnection, site: str, date: str, key: str, sha256: str) -> int:
-    """Mark earlier active versions of the same file name in the partition as superseded."""
+def supersede_others(
+    con: duckdb.DuckDBPyConnection, site: str, date: str, key: str, sha256: str, store: str
+) -> int:
+    """Mark earlier active versions of the same file name from the same store as superseded (the same
+    name arriving through two stores is two files, not two versions)."""
     rows = con.execute(
         """UPDATE ops.file_manifest
            SET status = 'superseded', reason_code = 'superseded',
                reason = 'replaced by a newer version of ' || key || ' (sha256 ' || ? || ')',
                updated_at = current_timestamp
-           WHERE site = ? AND date = ? AND key = ? AND sha256 <> ? AND status IN ('received', 'loaded')
+           WHERE site = ? AND date = ? AND key = ? AND sha256 <> ? AND store = ? AND status IN ('received', 'loaded')
            RETURNING sha256""",
-        [sha256[:16], site, date, key, sha256],
+        [sha256[:16], site, date, key, sha256, store],
     ).fetchall()
     return len(rows)
 

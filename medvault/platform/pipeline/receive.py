@@ -7,13 +7,21 @@ to the raw zone (status received) or to quarantine with a reason. One bad file n
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
 import duckdb
 
-from medvault.platform.drops.layout import DropLayoutError, is_marker, is_partial, parse_drop_key
+from medvault.platform.drops.layout import (
+    DROP_DONE_MARKER,
+    DropLayoutError,
+    is_marker,
+    is_partial,
+    parse_drop_key,
+)
 from medvault.platform.ingest.faults import FileFault
 from medvault.platform.ingest.identify import identify
 from medvault.platform.pipeline import manifest
@@ -29,6 +37,7 @@ class ReceiveSummary:
     site: str
     date: str
     files_seen: int = 0
+    pending: int = 0
     unchanged: int = 0
     received: int = 0
     quarantined: int = 0
@@ -39,6 +48,7 @@ class ReceiveSummary:
     def as_metadata(self) -> dict:
         return {
             "files_seen": self.files_seen,
+            "files_pending": self.pending,
             "files_unchanged": self.unchanged,
             "files_received": self.received,
             "files_quarantined": self.quarantined,
@@ -63,12 +73,35 @@ def receive_partition(
     site: str,
     date: str,
     run_id: str | None = None,
+    ready: dict[str, str] | None = None,
+    settle_seconds: float = 60.0,
+    now: float | None = None,
 ) -> ReceiveSummary:
+    """Receive the stable files of `<site>/<date>/` on one store.
+
+    A file is taken when its upload is complete: the folder has `_DONE`, or `<file>.done` exists, or
+    it is in `ready` (key -> version, what the sensor saw stable) at that version, or it has not
+    changed for `settle_seconds` (runs launched without a sensor: backfills, manual runs). Anything
+    else is left for a later run and counted as pending.
+    """
     summary = ReceiveSummary(site, date)
     known = {(e.key, e.sha256): e for e in manifest.partition_entries(con, site, date)}
-    for obj in store.list_objects(f"{site}/{date}"):
+    objects = list(store.list_objects(f"{site}/{date}"))
+    names = {o.key for o in objects}
+    folder_done = f"{site}/{date}/{DROP_DONE_MARKER}" in names
+    now = time.time() if now is None else now
+    for obj in objects:
         name = obj.key.rsplit("/", 1)[-1]
         if is_marker(name) or is_partial(name):
+            continue
+        complete = (
+            folder_done
+            or obj.key + ".done" in names
+            or (ready is not None and ready.get(obj.key) == obj.version)
+            or now - obj.mtime >= settle_seconds
+        )
+        if not complete:
+            summary.pending += 1
             continue
         summary.files_seen += 1
         _receive_one(con, store, store_name, raw, quarantine, rules, site, date, obj, known, summary, run_id)
@@ -81,10 +114,10 @@ def _set_status(known: dict, key: str, sha: str, status: str) -> None:
         known[(key, sha)] = replace(known[(key, sha)], status=status)
 
 
-def _supersede(con, known: dict, site: str, date: str, key: str, sha: str) -> int:
-    n = manifest.supersede_others(con, site, date, key, sha)
+def _supersede(con, known: dict, site: str, date: str, key: str, sha: str, store: str) -> int:
+    n = manifest.supersede_others(con, site, date, key, sha, store)
     for (k, s), entry in list(known.items()):
-        if k == key and s != sha and entry.status in manifest.ACTIVE:
+        if k == key and s != sha and entry.store == store and entry.status in manifest.ACTIVE:
             _set_status(known, k, s, "superseded")
     return n
 
@@ -103,7 +136,9 @@ def _receive_one(con, store, store_name, raw, quarantine, rules, site, date, obj
 
     def reject(path, sha: str, code: str, message: str, row: int | None = None, column: str | None = None) -> None:
         reason = Reason(code=code, message=message, file=key, row=row, column=column)
-        qkey = quarantine.put(path, site, date, sha or "unread", name, reason)
+        # unread files have no content hash: name their quarantine entry by the original key instead
+        tag = sha or hashlib.sha256(obj.key.encode("utf-8", "surrogateescape")).hexdigest()
+        qkey = quarantine.put(path, site, date, tag, name, reason)
         manifest.record(
             con, site=site, date=date, store=store_name, key=key, sha256=sha, size=obj.size,
             status="quarantined", run_id=run_id, quarantine_path=qkey, reason_code=code, reason=message,
@@ -132,8 +167,9 @@ def _accept(con, raw, rules, site, date, key, name, path, obj, known, summary, r
             reject) -> None:
     sha = sha256_file(path)
     if (key, sha) in known:
-        if known[(key, sha)].status == "superseded":  # an older version dropped again wins again
-            summary.superseded += _supersede(con, known, site, date, key, sha)
+        if known[(key, sha)].status == "superseded" and known[(key, sha)].store == store_name:
+            # an older version dropped again on the same store wins again
+            summary.superseded += _supersede(con, known, site, date, key, sha, store_name)
             manifest.reactivate(con, site, date, key, sha)
             _set_status(known, key, sha, "received")
             summary.received += 1
@@ -155,7 +191,7 @@ def _accept(con, raw, rules, site, date, key, name, path, obj, known, summary, r
         reject(path, sha, fault.code, fault.message, fault.row, fault.column)
         return
     raw_key = raw.put(path, site, date, verdict.system, verdict.version, sha, name)
-    summary.superseded += _supersede(con, known, site, date, key, sha)
+    summary.superseded += _supersede(con, known, site, date, key, sha, store_name)
     manifest.record(
         con, site=site, date=date, store=store_name, key=key, sha256=sha, size=obj.size, status="received",
         run_id=run_id, system=verdict.system, version=verdict.version, source_table=verdict.table,

@@ -148,7 +148,9 @@ class SftpStore(ObjectStore):
             if not os.path.isfile(self.key_file):
                 raise _Permanent(f"key file {self.key_file} does not exist")
             try:
-                self._pkey = paramiko.PKey.from_path(self.key_file, self._passphrase)
+                # paramiko wants the passphrase as bytes for OpenSSH-format keys (str raises TypeError)
+                secret = self._passphrase.encode() if isinstance(self._passphrase, str) else self._passphrase
+                self._pkey = paramiko.PKey.from_path(self.key_file, secret)
             except paramiko.PasswordRequiredException as exc:
                 raise _Permanent(
                     f"key file {self.key_file} is encrypted and no passphrase was given"

@@ -1,0 +1,119 @@
+"""A run takes only complete uploads, and SFTP key passphrases come from the environment, resolved."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from medvault.definitions import build_definitions
+from medvault.platform.config import Settings
+from medvault.platform.pipeline.receive import receive_partition
+from medvault.platform.pipeline.zones import QuarantineZone, RawZone
+from medvault.platform.rules import load_rules
+from medvault.platform.stores.local import LocalStore
+from medvault.platform.warehouse.db import Warehouse
+from medvault.runner import run_pending
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADER = (
+    "record_id,chi,admission_date,discharge_date,length_of_stay,sex,age_in_years,ethnic_group,marital_status,"
+    "postcode,main_condition,other_condition_1,other_condition_2,other_condition_3,other_condition_4,"
+    "main_operation_a,main_operation_b,modified_at\n"
+)
+ROW = "SMR{n},0101011234,2026-03-01,2026-03-02,1,1,40,1A,A,AB1 2CD,I10,,,,,,,2026-03-02T10:00:00\n"
+
+
+def _receive(tmp_path: Path, drops: Path, **kwargs):
+    rules = load_rules(ROOT / "rules")
+    with Warehouse(tmp_path / "w.duckdb").connect() as con:
+        summary = receive_partition(
+            con,
+            LocalStore(drops),
+            "local",
+            RawZone(LocalStore(tmp_path / "lake")),
+            QuarantineZone(LocalStore(tmp_path / "q")),
+            rules,
+            "aurora_eye",
+            "2026-03-02",
+            **kwargs,
+        )
+        keys = [r[0] for r in con.execute("SELECT key FROM ops.file_manifest ORDER BY key").fetchall()]
+    return summary, keys
+
+
+def test_only_what_the_sensor_saw_stable_is_taken(tmp_path: Path):
+    folder = tmp_path / "drops" / "aurora_eye" / "2026-03-02"
+    folder.mkdir(parents=True)
+    done = folder / "smr01_a.csv"
+    done.write_text(HEADER + ROW.format(n=1))
+    writing = folder / "smr01_b.csv"
+    writing.write_text(HEADER + ROW.format(n=2)[:30])  # an upload still being written in place
+    store = LocalStore(tmp_path / "drops")
+    ready = {"aurora_eye/2026-03-02/smr01_a.csv": store.stat("aurora_eye/2026-03-02/smr01_a.csv").version}
+    summary, keys = _receive(tmp_path, tmp_path / "drops", ready=ready)
+    assert keys == ["aurora_eye/2026-03-02/smr01_a.csv"]
+    assert (summary.received, summary.pending) == (1, 1)
+
+
+def test_backfill_takes_unmarked_files_once_settled(tmp_path: Path):
+    folder = tmp_path / "drops" / "aurora_eye" / "2026-03-02"
+    folder.mkdir(parents=True)
+    (folder / "smr01_a.csv").write_text(HEADER + ROW.format(n=1))
+    summary, keys = _receive(tmp_path, tmp_path / "drops", settle_seconds=60)
+    assert keys == [] and summary.pending == 1, "just written, no marker: not yet"
+    summary, keys = _receive(tmp_path, tmp_path / "drops", settle_seconds=60, now=time.time() + 61)
+    assert keys == ["aurora_eye/2026-03-02/smr01_a.csv"] and summary.pending == 0
+
+
+def test_done_marker_makes_a_file_complete(tmp_path: Path):
+    folder = tmp_path / "drops" / "aurora_eye" / "2026-03-02"
+    folder.mkdir(parents=True)
+    (folder / "smr01_a.csv").write_text(HEADER + ROW.format(n=1))
+    (folder / "smr01_a.csv.done").write_text("")
+    summary, keys = _receive(tmp_path, tmp_path / "drops", settle_seconds=3600)
+    assert keys == ["aurora_eye/2026-03-02/smr01_a.csv"]
+
+
+@pytest.mark.network
+def test_encrypted_sftp_key_passphrase_from_the_environment(sftp_server, sftp_root, tmp_path, monkeypatch):
+    key = tmp_path / "site_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "s3cret-phrase", "-f", str(key)], check=True)
+    authorized = sftp_server.workdir / "authorized_keys"
+    original = authorized.read_text()
+    authorized.write_text(original + key.with_suffix(".pub").read_text())
+    try:
+        folder = sftp_root / "aurora_eye" / "2026-03-02"
+        folder.mkdir(parents=True)
+        (folder / "smr01_a.csv").write_text(HEADER + ROW.format(n=1))
+        (folder / "_DONE").write_text("")
+        for name, value in {
+            "MEDVAULT_HOME": str(tmp_path / "home"),
+            "MEDVAULT_RULES": str(ROOT / "rules"),
+            "MEDVAULT_STORES": "sftp",
+            "MEDVAULT_SFTP_HOST": sftp_server.host,
+            "MEDVAULT_SFTP_PORT": str(sftp_server.port),
+            "MEDVAULT_SFTP_USER": sftp_server.username,
+            "MEDVAULT_SFTP_KEY_FILE": str(key),
+            "MEDVAULT_SFTP_KNOWN_HOSTS": str(sftp_server.known_hosts),
+            "MEDVAULT_SFTP_ROOT": str(sftp_root),
+            "MEDVAULT_SFTP_KEY_PASSPHRASE": "s3cret-phrase",
+        }.items():
+            monkeypatch.setenv(name, value)
+        settings = Settings.from_env()
+        settings.ensure_folders()
+        defs = build_definitions(settings)
+        with dg.instance_for_test(temp_dir=str(settings.dagster_home)) as instance:
+            report = run_pending(defs, instance, settings, settle_seconds=0, log=lambda *_: None)
+            logs = "\n".join(
+                e.user_message or "" for r in instance.get_runs() for e in instance.all_logs(r.run_id)
+            )
+        assert report.failed == [] and report.succeeded == 1
+        assert "s3cret-phrase" not in logs
+        with Warehouse(settings.warehouse).connect(read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM staging.ndc_smr01__admissions").fetchall() == [(1,)]
+    finally:
+        authorized.write_text(original)
