@@ -17,11 +17,11 @@ from medvault.assets.raw import raw_drops
 from medvault.assets.staging import build_staging_assets
 from medvault.assets.strays import raw_strays
 from medvault.assets.vault import build_vault_assets
-from medvault.jobs import ingest_job, marts_job, strays_job
+from medvault.jobs import freshness_job, ingest_job, marts_job, strays_job
 from medvault.platform.config import Settings, env
 from medvault.platform.rules import load_rules
 from medvault.resources import DropStoresResource, PlatformResource, WarehouseResource
-from medvault.schedules import nightly_marts_schedule
+from medvault.schedules import freshness_schedule, nightly_marts_schedule
 from medvault.sensors.drop_sensors import build_drop_sensor
 from medvault.sensors.marts_refresh import marts_refresh_sensor
 
@@ -64,9 +64,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[*partitioned, raw_strays, exams_per_month],
         asset_checks=[sites_fresh],
-        jobs=[ingest_job, marts_job, strays_job],
+        jobs=[ingest_job, marts_job, strays_job, freshness_job],
         sensors=[*sensors, marts_refresh_sensor],
-        schedules=[nightly_marts_schedule],
+        schedules=[nightly_marts_schedule, freshness_schedule],
         resources=build_resources(settings),
     )
 

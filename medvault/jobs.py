@@ -9,6 +9,7 @@ from medvault.assets.strays import STRAYS
 INGEST_JOB = "ingest_job"
 MARTS_JOB = "marts_job"
 STRAYS_JOB = "strays_job"
+FRESHNESS_JOB = "freshness_job"
 
 ingest_job = dg.define_asset_job(
     INGEST_JOB,
@@ -27,4 +28,9 @@ strays_job = dg.define_asset_job(
     STRAYS_JOB,
     selection=dg.AssetSelection.assets(STRAYS),
     description="Quarantine files dropped outside <site>/<YYYY-MM-DD>/.",
+)
+freshness_job = dg.define_asset_job(
+    FRESHNESS_JOB,
+    selection=dg.AssetSelection.checks(sites_fresh),
+    description="Check that every site is still delivering (also when nothing arrives, which is the point).",
 )

@@ -244,6 +244,26 @@ def test_infer_types_directly():
     }
 
 
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        (["1", "1.5"], "float"),  # integer then float: the first kind all values fit
+        (["20240102", "2024-01-03"], "date"),  # an integer-looking date next to an ISO one
+        (["2024-01-02", "2024-01-02T10:00:00"], "timestamp"),
+        (["1", "yes"], "text"),
+        (["9007199254740993", "1.5"], "text"),  # 16 digits: not a lossless float
+        (["-0.5", ".25", "+3"], "float"),
+        (["infinity", "NaN"], "text"),
+        ([" ", None], "text"),
+    ],
+)
+def test_infer_types_mixed_values(values, kind):
+    con = duckdb.connect()
+    con.execute("CREATE TABLE v (x VARCHAR)")
+    con.executemany("INSERT INTO v VALUES (?)", [[x] for x in values])
+    assert infer_types(con, "v", {"x": "x"}) == {"x": kind}
+
+
 def extras(con, target="out"):
     return [
         json.loads(r[0]) if r[0] is not None else None

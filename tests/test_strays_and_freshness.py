@@ -64,6 +64,9 @@ def test_sites_fresh_names_the_stale_site(tmp_path: Path):
             dg.AssetCheckKey(dg.AssetKey(["raw", "drops"]), "sites_fresh"), limit=1
         )
         evaluation = checks[0].event.dagster_event.event_specific_data
+        hourly = defs.resolve_job_def("freshness_job").execute_in_process(instance=instance)
+        assert hourly.success, "the check also runs on its own, as the hourly schedule does"
+        assert [e.passed for e in hourly.get_asset_check_evaluations()] == [False]
     assert evaluation.passed is False, "sites listed in rules/sites.yaml without drops are stale"
     stale = evaluation.metadata["stale_sites"].value
     assert "aurora_eye" not in stale and "kestrel_imaging" in stale

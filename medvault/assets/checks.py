@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from medvault.assets.partitions import SITE_PARTITIONS
+from medvault.assets.partitions import SITE_PARTITIONS, WAREHOUSE_POOL
 from medvault.assets.raw import RAW_DROPS
 from medvault.platform.config import env
 from medvault.resources import PlatformResource, WarehouseResource
@@ -13,7 +13,12 @@ from medvault.resources import PlatformResource, WarehouseResource
 @dg.asset_check(
     asset=RAW_DROPS,
     name="sites_fresh",
-    description="Every known site delivered a file within MEDVAULT_FRESHNESS_HOURS (default 36 h).",
+    pool=WAREHOUSE_POOL,
+    description=(
+        "Every known site (rules/sites.yaml and the site partitions) delivered a file within "
+        "MEDVAULT_FRESHNESS_HOURS (default 36 h); the metadata gives each site's hours since its last file. "
+        "Runs hourly (freshness_schedule) and after every mart refresh."
+    ),
 )
 def sites_fresh(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, platform: PlatformResource

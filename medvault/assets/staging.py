@@ -135,10 +135,12 @@ def _stage_one(context, con, rules: Rules, platform, system: str, table: str, si
     _, newest = defs[-1]
     summary = stage_table(con, rules, platform.lake(), platform.quarantine_zone(), system, table, site, date)
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW _mv_slice AS SELECT * FROM staging.{q(staging_name(system, table))} "
-        f"WHERE _site = '{site}' AND _date = DATE '{date}'"
+        f"CREATE OR REPLACE TEMP TABLE _mv_slice AS SELECT * FROM staging.{q(staging_name(system, table))} "
+        "WHERE _site = ? AND _date = ?",
+        [site, date],
     )
     column_profile = profile(con, "_mv_slice", replace(newest, columns=tuple(union_columns(defs))))
+    con.execute("DROP TABLE _mv_slice")
     selected = context.selected_asset_keys
     key = staging_key(system, table)
     if key in selected:

@@ -11,3 +11,11 @@ nightly_marts_schedule = dg.ScheduleDefinition(
     default_status=dg.DefaultScheduleStatus.STOPPED,
     description="Rebuild the dashboard marts nightly (off by default; the marts_refresh_sensor runs them after ingest).",
 )
+
+freshness_schedule = dg.ScheduleDefinition(
+    name="freshness_schedule",
+    job_name="freshness_job",
+    cron_schedule="15 * * * *",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Hourly sites_fresh check: a site that stopped delivering is flagged even when no run happens.",
+)

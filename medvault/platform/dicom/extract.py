@@ -127,8 +127,11 @@ def ensure_instances_table(con) -> None:
     con.execute(instances_ddl())
 
 
-def write_instances(con, site: str, day: date | str, df: pd.DataFrame) -> int:
-    """Replace the (site, date) slice of `dicom.instances` with `df` in one transaction; return rows."""
+def write_instances(con, site: str, day: date | str, df: pd.DataFrame, *, in_transaction: bool = False) -> int:
+    """Replace the (site, date) slice of `dicom.instances` with `df` in one transaction; return rows.
+
+    With `in_transaction=True` the caller has already begun a transaction (to commit the slice together
+    with its bookkeeping) and commits or rolls it back itself."""
     if isinstance(day, str):
         day = date.fromisoformat(day)
     missing = [c for c in COLUMNS if c not in df.columns]
@@ -141,17 +144,20 @@ def write_instances(con, site: str, day: date | str, df: pd.DataFrame) -> int:
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     con.register(view, df[list(COLUMNS)])
     try:
-        con.execute("BEGIN TRANSACTION")
+        if not in_transaction:
+            con.execute("BEGIN TRANSACTION")
         try:
             con.execute("DELETE FROM dicom.instances WHERE _site = ? AND _date = ?", [site, day])
             row = con.execute(
                 f"INSERT INTO dicom.instances ({cols}, _site, _date, _loaded_at) "
                 f"SELECT {select}, ?, ?, ? FROM {view}",
                 [site, day, loaded_at],
-            ).fetchone()
-            con.execute("COMMIT")
+            ).fetchall()[0]
+            if not in_transaction:
+                con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            if not in_transaction:
+                con.execute("ROLLBACK")
             raise
     finally:
         con.unregister(view)

@@ -1,4 +1,4 @@
-"""Undeclared columns: type inference (one aggregate query) and their values as one JSON object per row.
+"""Undeclared columns: type inference (at most two aggregate passes) and their values as one JSON object per row.
 
 The first type every non-empty value fits wins, in this order: integer, float, date, timestamp,
 boolean (true/false/yes/no words), json (objects/arrays), text. A column with no values is `text`.
@@ -37,19 +37,31 @@ def _digits(v: str) -> str:
     return f"length(trim(regexp_replace({mantissa}, '[^0-9]', '', 'g'), '0'))"
 
 
+def _digit_first(v: str) -> str:
+    return f"left({v}, 1) BETWEEN '0' AND '9'"
+
+
 def fits_sql(kind: str, v: str) -> str:
-    """Condition: trimmed non-NULL text `v` converts to `kind` without loss (see module doc)."""
+    """Condition: trimmed non-NULL text `v` converts to `kind` without loss (see module doc).
+
+    Cheap tests on the first character guard the costly casts (CASE short-circuits): every accepted
+    number starts with a sign, a dot or a digit, every accepted date and timestamp with a digit.
+    """
     if kind == "integer":
         return f"({typed_sql('bigint', v)} IS NOT NULL AND {NO_LEADING_ZERO.format(v=v)})"
     if kind == "float":
         return (
-            f"({typed_sql('double', v)} IS NOT NULL AND {NO_LEADING_ZERO.format(v=v)} "
-            f"AND {_digits(v)} <= {MAX_FLOAT_DIGITS})"
+            f"(CASE WHEN left({v}, 1) IN ('+', '-', '.') OR {_digit_first(v)} THEN "
+            f"{typed_sql('double', v)} IS NOT NULL AND {NO_LEADING_ZERO.format(v=v)} "
+            f"AND {_digits(v)} <= {MAX_FLOAT_DIGITS} ELSE false END)"
         )
     if kind == "date":
-        return f"(length({v}) <= 10 AND {typed_sql('date', v)} IS NOT NULL)"
+        return (
+            f"(CASE WHEN {_digit_first(v)} AND length({v}) <= 10 "
+            f"THEN {typed_sql('date', v)} IS NOT NULL ELSE false END)"
+        )
     if kind == "timestamp":
-        return f"({typed_sql('timestamp', v)} IS NOT NULL)"
+        return f"(CASE WHEN {_digit_first(v)} THEN {typed_sql('timestamp', v)} IS NOT NULL ELSE false END)"
     if kind == "boolean":
         return f"(lower({v}) IN ('true', 'false', 'yes', 'no'))"
     if kind == "json":
@@ -60,36 +72,50 @@ def fits_sql(kind: str, v: str) -> str:
 
 
 def infer_types(con, table: str, exprs: dict[str, str], where: str = "TRUE") -> dict[str, str]:
-    """Inferred type per name for the SQL text expressions `exprs` over `table`."""
+    """Inferred type per name for the SQL text expressions `exprs` over `table`.
+
+    The answer is the first kind in ORDER that every non-empty value fits. Pass 1 gives each value the
+    first kind it fits (a short-circuit CASE: cheap checks decide most values) and per column the
+    latest such kind k: no kind before k can fit every value. When every value's first kind is k, k is
+    the answer; otherwise pass 2 (only for those columns) counts the values fitting each kind from k on.
+    """
     if not exprs:
         return {}
-    selects = []
     names = list(exprs)
-    values = []
-    for i, name in enumerate(names):
-        values.append(f"{value_sql(exprs[name])} AS {qi(f'v{i}')}")
+    values = [f"{value_sql(exprs[n])} AS {qi(f'v{i}')}" for i, n in enumerate(names)]
+    base = f"(SELECT {', '.join(values)} FROM {qi(table)} WHERE {where})"
+    text = len(ORDER)
+    firsts, selects = [], []
+    for i in range(len(names)):
         v = qi(f"v{i}")
-        selects.append(f"count({v}) AS {qi(f'n{i}')}")
-        for kind in ORDER:
-            selects.append(
-                f"count(*) FILTER (WHERE {v} IS NOT NULL AND {fits_sql(kind, v)}) AS {qi(f'{kind}{i}')}"
-            )
+        whens = " ".join(f"WHEN {fits_sql(kind, v)} THEN {j}" for j, kind in enumerate(ORDER))
+        firsts.append(f"CASE WHEN {v} IS NOT NULL THEN CASE {whens} ELSE {text} END END AS {qi(f'k{i}')}")
+        k = qi(f"k{i}")
+        selects += [f"count({k})", f"max({k})", f"count(*) FILTER (WHERE {k} = (SELECT max({k}) FROM p))"]
     row = con.execute(
-        f"SELECT {', '.join(selects)} FROM (SELECT {', '.join(values)} FROM {qi(table)} WHERE {where})"
+        f"WITH p AS MATERIALIZED (SELECT {', '.join(firsts)} FROM {base}) SELECT {', '.join(selects)} FROM p"
     ).fetchall()[0]
-    per = 1 + len(ORDER)
-    out = {}
+    out: dict[str, str] = {}
+    pending: dict[int, tuple[int, int]] = {}  # column index -> (values, first candidate kind index)
     for i, name in enumerate(names):
-        counts = row[i * per : (i + 1) * per]
-        total = counts[0]
-        kind = "text"
-        if total:
-            for j, candidate in enumerate(ORDER, start=1):
-                if counts[j] == total:
-                    kind = candidate
-                    break
-        out[name] = kind
-    return out
+        total, latest, same = row[3 * i : 3 * i + 3]
+        if not total or latest == text:
+            out[name] = "text"
+        elif same == total:
+            out[name] = ORDER[latest]
+        else:
+            pending[i] = (total, latest)
+    if pending:
+        counts = [
+            f"count(*) FILTER (WHERE {qi(f'v{i}')} IS NOT NULL AND {fits_sql(ORDER[j], qi(f'v{i}'))})"
+            for i, (_, latest) in pending.items()
+            for j in range(latest, text)
+        ]
+        fitting = iter(con.execute(f"SELECT {', '.join(counts)} FROM {base}").fetchall()[0])
+        for i, (total, latest) in pending.items():
+            fit = [ORDER[j] for j in range(latest, text) if next(fitting) == total]
+            out[names[i]] = fit[0] if fit else "text"
+    return {n: out[n] for n in names}
 
 
 def json_value_sql(kind: str, v: str, text: str, json_text: str | None = None) -> str:

@@ -1,4 +1,9 @@
-"""DICOM headers of one (site, date) drop into dicom.instances; unreadable images are quarantined."""
+"""DICOM headers of one (site, date) drop into dicom.instances; unreadable images are quarantined.
+
+The slice and every file's manifest status are committed in one transaction, so `dicom.instances`
+and `ops.file_manifest` never disagree. An image whose SOP Instance UID another file of the drop
+already carries (a re-send) is quarantined as a duplicate rather than loaded twice.
+"""
 
 from __future__ import annotations
 
@@ -31,19 +36,50 @@ def process_dicom(
     entries = manifest.active_files(con, site, date, DICOM_SYSTEM, DICOM_TABLE)
     summary = DicomSummary(files=len(entries))
     by_sha = {e.sha256: e for e in entries}
+    rejected: list[tuple[str, str, str, str]] = []  # (sha256, code, message, quarantine key)
     with ExitStack() as stack:
         files = [(e.sha256, e.key, stack.enter_context(local_file(lake, e.raw_path))) for e in entries]
+        paths = {sha: path for sha, _, path in files}
         frame, faults = extract_rows(files)
-        for sha, key, fault in faults:
-            entry = by_sha[sha]
-            reason = Reason(fault.code, fault.message, key, column=getattr(fault, "tag", None))
-            path = next(p for s, _, p in files if s == sha)
-            qkey = quarantine.put(path, site, date, sha, key.rsplit("/", 1)[-1], reason)
-            manifest.mark_quarantined(con, site, date, entry.key, sha, fault.code, fault.message, qkey)
-            summary.quarantined += 1
-    write_instances(con, site, date, frame)
-    for sha in frame["sha256"].tolist() if len(frame) else []:
-        entry = by_sha[sha]
-        manifest.mark_loaded(con, site, date, entry.key, sha, 1, 1, 0)
-        summary.loaded += 1
+        problems = [(sha, fault.code, fault.message, getattr(fault, "tag", None)) for sha, _, fault in faults]
+        if len(frame):
+            frame = frame.sort_values("source_key", kind="stable")
+            dupes = frame.duplicated("sop_instance_uid", keep="first")
+            first = frame.drop_duplicates("sop_instance_uid").set_index("sop_instance_uid")["source_key"]
+            for _, row in frame[dupes].iterrows():
+                name = row["source_key"].rsplit("/", 1)[-1]
+                original = first[row["sop_instance_uid"]].rsplit("/", 1)[-1]
+                problems.append(
+                    (
+                        row["sha256"],
+                        "duplicate_instance",
+                        f"{name}: its SOP Instance UID is already loaded from {original}",
+                        "SOPInstanceUID",
+                    )
+                )
+            frame = frame[~dupes]
+        for sha, code, message, tag in problems:
+            key = by_sha[sha].key
+            qkey = quarantine.put(
+                paths[sha], site, date, sha, key.rsplit("/", 1)[-1], Reason(code, message, key, column=tag)
+            )
+            rejected.append((sha, code, message, qkey))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        write_instances(con, site, date, frame, in_transaction=True)
+        for sha, code, message, qkey in rejected:
+            manifest.mark_quarantined(con, site, date, by_sha[sha].key, sha, code, message, qkey)
+        loaded = frame["sha256"].tolist() if len(frame) else []
+        con.execute(
+            """UPDATE ops.file_manifest
+               SET status = 'loaded', rows_received = 1, rows_loaded = 1, rows_rejected = 0, reason_code = NULL,
+                   reason = NULL, updated_at = current_timestamp
+               WHERE site = ? AND date = ? AND system = ? AND sha256 IN (SELECT unnest(CAST(? AS VARCHAR[])))""",
+            [site, date, DICOM_SYSTEM, loaded],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    summary.loaded, summary.quarantined = len(loaded), len(rejected)
     return summary

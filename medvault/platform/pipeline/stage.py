@@ -24,6 +24,7 @@ from medvault.platform.warehouse.db import quote_ident as q
 log = logging.getLogger(__name__)
 
 META_COLUMNS = (
+    ("_extras", "JSON"),  # undeclared columns of the file, typed by inference (see docs/ingestion.md)
     ("_site", "VARCHAR"),
     ("_date", "DATE"),
     ("_sha256", "VARCHAR"),
@@ -89,7 +90,7 @@ def _ensure_table(con: duckdb.DuckDBPyConnection, name: str, columns: list[tuple
     existing = {r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'staging' AND table_name = ?", [name]
     ).fetchall()}
-    for col, typ in columns:
+    for col, typ in [*columns, *META_COLUMNS]:
         if col not in existing:
             con.execute(f"ALTER TABLE {full} ADD COLUMN {q(col)} {typ}")
 
@@ -127,10 +128,11 @@ def _insert_slice(con, target_table: str, temp: str, columns: list[str], types: 
     select = ", ".join(
         f"CAST({q(c)} AS {types[c]})" if c in present else f"CAST(NULL AS {types[c]})" for c in columns
     )
+    extras = "_extras" if "_extras" in present else "CAST(NULL AS JSON)"
     con.execute(
-        f"""INSERT INTO staging.{q(target_table)} ({', '.join(q(c) for c in columns)}, _site, _date, _sha256,
-                _source_key, _version, _row_number, _loaded_at)
-            SELECT {select}, ?, CAST(? AS DATE), ?, ?, ?, _row_number, current_timestamp FROM {q(temp)}""",
+        f"""INSERT INTO staging.{q(target_table)} ({', '.join(q(c) for c in columns)}, _extras, _site, _date,
+                _sha256, _source_key, _version, _row_number, _loaded_at)
+            SELECT {select}, {extras}, ?, CAST(? AS DATE), ?, ?, ?, _row_number, current_timestamp FROM {q(temp)}""",
         meta,
     )
 
@@ -151,6 +153,7 @@ def stage_table(
     columns = union_columns(defs)
     types = {c.name: SQL_TYPES[c.type] for c in columns}
     loaded: list[tuple[manifest.ManifestEntry, str, SourceDef, TableDef, object]] = []
+    faulted: list[tuple[manifest.ManifestEntry, FileFault, str]] = []
     for i, entry in enumerate(manifest.active_files(con, site, date, system, table)):
         source = rules.source(system, entry.version)
         tdef = source.table(table)
@@ -162,9 +165,7 @@ def stage_table(
             reason = Reason(fault.code, fault.message, entry.key, fault.row, fault.column)
             with local_file(lake, entry.raw_path) as path:
                 qkey = quarantine.put(path, site, date, entry.sha256, entry.key.rsplit("/", 1)[-1], reason)
-            manifest.mark_quarantined(con, site, date, entry.key, entry.sha256, fault.code, fault.message, qkey)
-            summary.files_quarantined += 1
-            log.warning("quarantined %s while staging: %s", entry.key, fault.code)
+            faulted.append((entry, fault, qkey))  # its status changes with the slice, in one transaction
             continue
         loaded.append((entry, temp, source, tdef, result))
 
@@ -179,6 +180,10 @@ def stage_table(
             "DELETE FROM ops.rejected_rows WHERE site = ? AND date = ? AND source_table = ?",
             [site, date, f"{system}.{table}"],
         )
+        for entry, fault, qkey in faulted:
+            manifest.mark_quarantined(con, site, date, entry.key, entry.sha256, fault.code, fault.message, qkey)
+            summary.files_quarantined += 1
+            log.warning("quarantined %s while staging: %s", entry.key, fault.code)
         for entry, temp, source, tdef, result in loaded:
             meta = [site, date, entry.sha256, entry.key, source.version]
             _insert_slice(con, name, temp, [c.name for c in columns], types, meta)

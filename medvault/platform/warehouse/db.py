@@ -27,7 +27,10 @@ class Warehouse:
         delay = 0.05
         while True:
             try:
-                return duckdb.connect(str(self.path), read_only=read_only)
+                con = duckdb.connect(str(self.path), read_only=read_only)
+                # every timestamp the platform writes (received_at, load_ts, ...) is UTC, whatever the host's zone
+                con.execute("SET TimeZone = 'UTC'")
+                return con
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                     raise

@@ -1,0 +1,59 @@
+"""DICOM through the pipeline: one row per SOP instance, manifest and slice committed together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydicom.data import get_testdata_file
+
+from medvault.platform.pipeline.dicom_step import process_dicom
+from medvault.platform.pipeline.receive import receive_partition
+from medvault.platform.pipeline.zones import QuarantineZone, RawZone
+from medvault.platform.rules import load_rules
+from medvault.platform.stores.local import LocalStore
+from medvault.platform.warehouse.db import Warehouse
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_resent_instance_is_quarantined_not_loaded_twice(tmp_path: Path):
+    folder = tmp_path / "drops" / "aurora_eye" / "2026-03-02"
+    folder.mkdir(parents=True)
+    image = Path(get_testdata_file("CT_small.dcm", download=False)).read_bytes()
+    (folder / "a.dcm").write_bytes(image)
+    (folder / "b.dcm").write_bytes(image + b"\x00\x00")  # the same instance re-sent, other bytes
+    (folder / "_DONE").write_text("")
+    rules = load_rules(ROOT / "rules")
+    quarantine = QuarantineZone(LocalStore(tmp_path / "q"))
+    lake = LocalStore(tmp_path / "lake")
+    with Warehouse(tmp_path / "w.duckdb").connect() as con:
+        receive_partition(
+            con,
+            LocalStore(tmp_path / "drops"),
+            "local",
+            RawZone(lake),
+            quarantine,
+            rules,
+            "aurora_eye",
+            "2026-03-02",
+        )
+        summary = process_dicom(con, lake, quarantine, "aurora_eye", "2026-03-02")
+        status = dict(
+            con.execute(
+                "SELECT key, status || ':' || coalesce(reason_code, '') FROM ops.file_manifest"
+            ).fetchall()
+        )
+        rows = con.execute("SELECT source_key FROM dicom.instances").fetchall()
+        again = process_dicom(con, lake, quarantine, "aurora_eye", "2026-03-02")
+        rows_again = con.execute("SELECT count(*) FROM dicom.instances").fetchall()[0][0]
+    assert (summary.loaded, summary.quarantined) == (1, 1)
+    assert status == {
+        "aurora_eye/2026-03-02/a.dcm": "loaded:",
+        "aurora_eye/2026-03-02/b.dcm": "quarantined:duplicate_instance",
+    }
+    assert rows == [("aurora_eye/2026-03-02/a.dcm",)]
+    assert (again.loaded, rows_again) == (1, 1), "rerun: the slice is replaced, not appended"
+    reason_key = next(o.key for o in quarantine.store.list_objects() if o.key.endswith("_b.dcm.reason.json"))
+    reason = quarantine.reason(reason_key.removesuffix(".reason.json"))
+    assert reason["file"] == "aurora_eye/2026-03-02/b.dcm" and reason["column"] == "SOPInstanceUID"
+    assert "already loaded from a.dcm" in reason["message"]
