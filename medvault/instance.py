@@ -13,6 +13,10 @@ concurrency:
     default_limit: 1
   runs:
     max_concurrent_runs: 4
+# A run that failed (a store briefly unreachable, say) is retried; every asset is idempotent per partition.
+run_retries:
+  enabled: true
+  max_retries: 2
 telemetry:
   enabled: false
 """

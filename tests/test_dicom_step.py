@@ -57,3 +57,29 @@ def test_resent_instance_is_quarantined_not_loaded_twice(tmp_path: Path):
     reason = quarantine.reason(reason_key.removesuffix(".reason.json"))
     assert reason["file"] == "aurora_eye/2026-03-02/b.dcm" and reason["column"] == "SOPInstanceUID"
     assert "already loaded from a.dcm" in reason["message"]
+
+
+def test_same_instance_on_two_dates_fails_the_uniqueness_check(tmp_path: Path):
+    import dagster as dg
+
+    from medvault.definitions import build_definitions
+    from medvault.platform.config import Settings
+    from medvault.runner import run_pending
+
+    settings = Settings.from_env({"MEDVAULT_HOME": str(tmp_path), "MEDVAULT_RULES": str(ROOT / "rules")})
+    settings.ensure_folders()
+    image = Path(get_testdata_file("CT_small.dcm", download=False)).read_bytes()
+    for day, data in (("2026-03-02", image), ("2026-03-03", image + b"\x00\x00")):
+        folder = settings.drops / "aurora_eye" / day
+        folder.mkdir(parents=True)
+        (folder / "ct.dcm").write_bytes(data)
+        (folder / "_DONE").write_text("")
+    defs = build_definitions(settings)
+    with dg.instance_for_test(temp_dir=str(settings.dagster_home)) as instance:
+        report = run_pending(defs, instance, settings, settle_seconds=0, log=lambda *_: None)
+        history = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey(["dicom", "instances"]), "sop_instance_unique"), limit=5
+        )
+    assert report.failed == [] and report.succeeded == 2
+    outcomes = sorted(h.event.dagster_event.event_specific_data.passed for h in history)
+    assert outcomes == [False, True], "the second date re-delivers an instance the first one loaded"

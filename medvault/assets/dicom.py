@@ -22,11 +22,30 @@ from medvault.resources import PlatformResource, WarehouseResource
         "drop, one row per instance in dicom.instances; files that are not valid DICOM are quarantined naming the tag."
     ),
     metadata={"dagster/table_name": "dicom.instances"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            "sop_instance_unique",
+            asset=["dicom", "instances"],
+            description="No SOP Instance UID of this drop was already loaded from another date of the same site.",
+        )
+    ],
 )
 def dicom_instances(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, platform: PlatformResource
-) -> dg.MaterializeResult:
+):
     site, date = site_date(context)
     with warehouse.warehouse().connect() as con:
         summary = process_dicom(con, platform.lake(), platform.quarantine_zone(), site, date)
-    return dg.MaterializeResult(metadata={**summary.as_metadata(), "dagster/row_count": summary.loaded})
+        elsewhere = con.execute(
+            """SELECT count(DISTINCT a.sop_instance_uid) FROM dicom.instances a JOIN dicom.instances b
+               ON a.sop_instance_uid = b.sop_instance_uid AND a._site = b._site AND a._date <> b._date
+               WHERE a._site = ? AND a._date = ?""",
+            [site, date],
+        ).fetchall()[0][0]
+    yield dg.MaterializeResult(metadata={**summary.as_metadata(), "dagster/row_count": summary.loaded})
+    yield dg.AssetCheckResult(
+        check_name="sop_instance_unique",
+        passed=elsewhere == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"instances_also_loaded_on_another_date": elsewhere},
+    )
