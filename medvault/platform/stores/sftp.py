@@ -3,7 +3,7 @@
 Security choices (patient data travels over this):
 - Key authentication only: `look_for_keys=False`, `allow_agent=False`, no password is ever sent.
 - The host key is pinned: `known_hosts` is loaded and an unknown host is rejected (a `RejectPolicy`,
-  never `AutoAddPolicy`). A mismatching host key or a failed authentication is not retried.
+  unknown keys are never auto-added). A mismatching host key or a failed authentication is not retried.
 - Error messages name the server, the key *file* and the operation, never key material or passphrases.
 - Symlinks are not data: listings skip them (files and folders), `stat` returns None for them, and a
   read, download, copy or upload whose path passes through a symlink is refused, so nothing is ever
