@@ -74,7 +74,9 @@ def parse_drop_key(key: str) -> DropPath:
     if not is_valid_site(site):
         raise DropLayoutError("bad_site", f"{key!r}: site folder {site!r} must be lower_snake_case")
     if not is_valid_date(day):
-        raise DropLayoutError("bad_date_folder", f"{key!r}: date folder {day!r} is not a real YYYY-MM-DD date")
+        raise DropLayoutError(
+            "bad_date_folder", f"{key!r}: date folder {day!r} is not a real YYYY-MM-DD date"
+        )
     if name.startswith("."):
         raise DropLayoutError("hidden_file", f"{key!r}: hidden files are not data")
     return DropPath(site, day, name)

@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from datetime import date as Date
 from datetime import timedelta
 
+from medvault.platform.drops.cursor import CURSOR_VERSION, decode_dates, encode_dates, load_cursor, vdigest
 from medvault.platform.drops.layout import (
     DROP_DONE_MARKER,
     MARKER_SUFFIXES,
@@ -70,8 +71,6 @@ from medvault.platform.drops.layout import (
     parse_drop_key,
 )
 from medvault.platform.stores.base import ObjectStore, StoredObject
-
-CURSOR_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -104,60 +103,6 @@ def run_key(site: str, date: str, files: list[ReadyFile]) -> str:
     payload = "\n".join(sorted(f"{f.key}:{f.version}" for f in files))
     digest = hashlib.sha256(payload.encode()).hexdigest()[:32]
     return f"drop:{site}:{date}:{digest}"
-
-
-# -- cursor encoding ----------------------------------------------------------------------------------
-def _vdigest(version: str) -> str:
-    """A short stand-in for a version in the cursor (only compared for equality)."""
-    return hashlib.blake2b(version.encode(), digest_size=6).hexdigest()
-
-
-def _encode_dates(dates: set[str]) -> str:
-    """Sorted dates as runs of consecutive days: '2026-01-01/2026-01-31,2026-03-02'."""
-    runs: list[str] = []
-    start = prev = None
-    for text in sorted(dates):
-        day = Date.fromisoformat(text)
-        if prev is not None and day == prev + timedelta(days=1):
-            prev = day
-            continue
-        if start is not None:
-            runs.append(start.isoformat() if start == prev else f"{start.isoformat()}/{prev.isoformat()}")
-        start = prev = day
-    if start is not None:
-        runs.append(start.isoformat() if start == prev else f"{start.isoformat()}/{prev.isoformat()}")
-    return ",".join(runs)
-
-
-def _decode_dates(text: str) -> set[str]:
-    out: set[str] = set()
-    for run in filter(None, text.split(",")):
-        first, _, last = run.partition("/")
-        day, end = Date.fromisoformat(first), Date.fromisoformat(last or first)
-        while day <= end:
-            out.add(day.isoformat())
-            day += timedelta(days=1)
-    return out
-
-
-def _load_cursor(cursor: str | None) -> dict:
-    if not cursor:
-        return {"v": CURSOR_VERSION, "s": {}, "p": {}, "b": [], "x": {}}
-    try:
-        state = json.loads(cursor)
-    except ValueError as exc:
-        raise ValueError(
-            "unreadable drop-scan cursor (not JSON); scan with cursor=None to start over"
-        ) from exc
-    if not isinstance(state, dict) or state.get("v") != CURSOR_VERSION:
-        raise ValueError(
-            f"drop-scan cursor has an unknown format (want v={CURSOR_VERSION}); scan with cursor=None"
-        )
-    state.setdefault("s", {})
-    state.setdefault("p", {})
-    state.setdefault("b", [])
-    state.setdefault("x", {})
-    return state
 
 
 # -- the scan -----------------------------------------------------------------------------------------
@@ -218,7 +163,7 @@ class _Scanner:
         """(dates in the look-back window, dates to list this tick)."""
         site_state = self.sites.get(site, {})
         open_state = site_state.get("o", {})
-        closed = _decode_dates(site_state.get("c", ""))
+        closed = decode_dates(site_state.get("c", ""))
         reference = self.today or (Date.fromisoformat(dates[-1]) if dates else None)
         cutoff = (reference - self.lookback).isoformat() if reference else ""
         in_window = {d for d in dates if d >= cutoff}
@@ -268,7 +213,7 @@ class _Scanner:
         name = posixpath.basename(obj.key)
         if is_marker(name) or is_partial(name):
             return
-        vd = _vdigest(obj.version)
+        vd = vdigest(obj.version)
         self.strays_seen[obj.key] = vd
         if self.old_strays.get(obj.key) == vd:
             return  # already reported at this version
@@ -348,7 +293,7 @@ class _Scanner:
         if new_open:
             out["o"] = new_open
         if new_closed:
-            out["c"] = _encode_dates(new_closed)
+            out["c"] = encode_dates(new_closed)
         return out
 
     def process_date(
@@ -373,7 +318,7 @@ class _Scanner:
                 self.result.pending.append(obj.key)
                 any_pending = True
                 continue
-            vd = _vdigest(obj.version)
+            vd = vdigest(obj.version)
             if handed.get(name) == vd:
                 new_handed[name] = vd  # handed out before at this version
                 continue
@@ -412,5 +357,5 @@ def scan(
     `cursor` is the previous tick's `ScanResult.cursor` (None for the first tick). `full=True` lists
     every folder again (for late files into folders older than the look-back window).
     """
-    state = _load_cursor(cursor)
+    state = load_cursor(cursor)
     return _Scanner(store, state, lookback_days, today, full).run()
