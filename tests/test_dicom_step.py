@@ -83,3 +83,60 @@ def test_same_instance_on_two_dates_fails_the_uniqueness_check(tmp_path: Path):
     assert report.failed == [] and report.succeeded == 2
     outcomes = sorted(h.event.dagster_event.event_specific_data.passed for h in history)
     assert outcomes == [False, True], "the second date re-delivers an instance the first one loaded"
+
+
+def test_changed_image_and_old_bytes_under_a_new_name(tmp_path: Path):
+    """img1 changes content and its old bytes come back as img9: the manifest and the slice agree."""
+    import io
+
+    import pydicom
+
+    original = Path(get_testdata_file("CT_small.dcm", download=False)).read_bytes()
+    ds = pydicom.dcmread(io.BytesIO(original))
+    original_uid = str(ds.SOPInstanceUID)
+    ds.SOPInstanceUID = "1.2.826.0.1.3680043.2.1125.1.99"
+    out = io.BytesIO()
+    ds.save_as(out)
+    changed = out.getvalue()
+    folder = tmp_path / "drops" / "aurora_eye" / "2026-03-02"
+    folder.mkdir(parents=True)
+    (folder / "_DONE").write_text("")
+    rules = load_rules(ROOT / "rules")
+    quarantine = QuarantineZone(LocalStore(tmp_path / "q"))
+    lake = LocalStore(tmp_path / "lake")
+    with Warehouse(tmp_path / "w.duckdb").connect() as con:
+
+        def run():
+            receive_partition(
+                con,
+                LocalStore(tmp_path / "drops"),
+                "local",
+                RawZone(lake),
+                quarantine,
+                rules,
+                "aurora_eye",
+                "2026-03-02",
+            )
+            return process_dicom(con, lake, quarantine, "aurora_eye", "2026-03-02")
+
+        (folder / "img1.dcm").write_bytes(original)
+        run()
+        (folder / "img1.dcm").write_bytes(changed)
+        (folder / "img9.dcm").write_bytes(original)
+        run()
+        status = sorted(con.execute("SELECT key, status FROM ops.file_manifest").fetchall())
+        rows = sorted(con.execute("SELECT source_key, sop_instance_uid FROM dicom.instances").fetchall())
+        again = run()
+        rows_again = sorted(
+            con.execute("SELECT source_key, sop_instance_uid FROM dicom.instances").fetchall()
+        )
+    assert status == [
+        ("aurora_eye/2026-03-02/img1.dcm", "loaded"),
+        ("aurora_eye/2026-03-02/img1.dcm", "superseded"),
+        ("aurora_eye/2026-03-02/img9.dcm", "loaded"),
+    ]
+    assert rows == [
+        ("aurora_eye/2026-03-02/img1.dcm", "1.2.826.0.1.3680043.2.1125.1.99"),
+        ("aurora_eye/2026-03-02/img9.dcm", original_uid),
+    ]
+    assert rows_again == rows and again.files == 2

@@ -29,7 +29,8 @@ def evaluate_drop_scan(
             job_name=INGEST_JOB,
             run_key=run_key(site, date, files),
             partition_key=partition_key(site, date),
-            run_config=ingest_run_config(store_name, {f.key: f.version for f in files}),
+            # only files complete without a marker need their version passed: the run sees markers itself
+            run_config=ingest_run_config(store_name, {f.key: f.version for f in files if not f.marked}),
             tags={"medvault/store": store_name, "medvault/files": str(len(files))},
         )
         for (site, date), files in sorted(result.ready.items())

@@ -81,6 +81,7 @@ class ReadyFile:
     size: int
     mtime: float
     version: str  # StoredObject.version: the ETag, else "<size>-<mtime ms>"
+    marked: bool = False  # complete by a marker (`_DONE` in its folder or `<name>.done`): the run can see that too
 
 
 @dataclass
@@ -101,7 +102,7 @@ class ScanResult:
 def run_key(site: str, date: str, files: list[ReadyFile]) -> str:
     """One run per (site, date) and content: the same files at the same versions give the same key."""
     payload = "\n".join(sorted(f"{f.key}:{f.version}" for f in files))
-    digest = hashlib.sha256(payload.encode()).hexdigest()[:32]
+    digest = hashlib.sha256(payload.encode("utf-8", "surrogateescape")).hexdigest()[:32]
     return f"drop:{site}:{date}:{digest}"
 
 
@@ -322,9 +323,9 @@ class _Scanner:
             if handed.get(name) == vd:
                 new_handed[name] = vd  # handed out before at this version
                 continue
+            marked = folder_done or name in done_names
             stable = (
-                folder_done
-                or name in done_names
+                marked
                 or self.old_pending.get(obj.key) == [obj.size, obj.mtime]
                 or any(
                     obj.key + suffix in self.old_pending and name + suffix not in by_name
@@ -339,7 +340,7 @@ class _Scanner:
             new_handed[name] = vd
             self.result.ready.setdefault((site, day), []).append(
                 ReadyFile(
-                    site=site, date=day, key=obj.key, size=obj.size, mtime=obj.mtime, version=obj.version
+                    site=site, date=day, key=obj.key, size=obj.size, mtime=obj.mtime, version=obj.version, marked=marked
                 )
             )
         return new_handed, any_pending

@@ -35,13 +35,12 @@ def process_dicom(
 ) -> DicomSummary:
     entries = manifest.active_files(con, site, date, DICOM_SYSTEM, DICOM_TABLE)
     summary = DicomSummary(files=len(entries))
-    by_sha = {e.sha256: e for e in entries}
-    rejected: list[tuple[str, str, str, str]] = []  # (sha256, code, message, quarantine key)
+    rejected: list[tuple[str, str, str, str, str]] = []  # (key, sha256, code, message, quarantine key)
     with ExitStack() as stack:
         files = [(e.sha256, e.key, stack.enter_context(local_file(lake, e.raw_path))) for e in entries]
-        paths = {sha: path for sha, _, path in files}
+        paths = {(key, sha): path for sha, key, path in files}
         frame, faults = extract_rows(files)
-        problems = [(sha, fault.code, fault.message, getattr(fault, "tag", None)) for sha, _, fault in faults]
+        problems = [(key, sha, f.code, f.message, getattr(f, "tag", None)) for sha, key, f in faults]
         if len(frame):
             frame = frame.sort_values("source_key", kind="stable")
             dupes = frame.duplicated("sop_instance_uid", keep="first")
@@ -51,6 +50,7 @@ def process_dicom(
                 original = first[row["sop_instance_uid"]].rsplit("/", 1)[-1]
                 problems.append(
                     (
+                        row["source_key"],
                         row["sha256"],
                         "duplicate_instance",
                         f"{name}: its SOP Instance UID is already loaded from {original}",
@@ -58,28 +58,33 @@ def process_dicom(
                     )
                 )
             frame = frame[~dupes]
-        for sha, code, message, tag in problems:
-            key = by_sha[sha].key
-            qkey = quarantine.put(
-                paths[sha], site, date, sha, key.rsplit("/", 1)[-1], Reason(code, message, key, column=tag)
-            )
-            rejected.append((sha, code, message, qkey))
+        for key, sha, code, message, tag in problems:
+            reason = Reason(code, message, key, column=tag)
+            qkey = quarantine.put(paths[(key, sha)], site, date, sha, key.rsplit("/", 1)[-1], reason)
+            rejected.append((key, sha, code, message, qkey))
     con.execute("BEGIN TRANSACTION")
     try:
         write_instances(con, site, date, frame, in_transaction=True)
-        for sha, code, message, qkey in rejected:
-            manifest.mark_quarantined(con, site, date, by_sha[sha].key, sha, code, message, qkey)
-        loaded = frame["sha256"].tolist() if len(frame) else []
-        con.execute(
-            """UPDATE ops.file_manifest
-               SET status = 'loaded', rows_received = 1, rows_loaded = 1, rows_rejected = 0, reason_code = NULL,
-                   reason = NULL, updated_at = current_timestamp
-               WHERE site = ? AND date = ? AND system = ? AND sha256 IN (SELECT unnest(CAST(? AS VARCHAR[])))""",
-            [site, date, DICOM_SYSTEM, loaded],
-        )
+        for key, sha, code, message, qkey in rejected:
+            manifest.mark_quarantined(con, site, date, key, sha, code, message, qkey)
+        loaded = frame[["source_key", "sha256"]] if len(frame) else None
+        if loaded is not None:
+            con.register("_mv_dicom_loaded", loaded)
+            try:  # one set-based update for the whole drop, matched on the exact (file, content)
+                con.execute(
+                    """UPDATE ops.file_manifest AS m
+                       SET status = 'loaded', rows_received = 1, rows_loaded = 1, rows_rejected = 0,
+                           reason_code = NULL, reason = NULL, updated_at = current_timestamp
+                       FROM _mv_dicom_loaded AS l
+                       WHERE m.site = ? AND m.date = ? AND m.key = l.source_key AND m.sha256 = l.sha256
+                         AND m.status IN ('received', 'loaded')""",
+                    [site, date],
+                )
+            finally:
+                con.unregister("_mv_dicom_loaded")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    summary.loaded, summary.quarantined = len(loaded), len(rejected)
+    summary.loaded, summary.quarantined = (0 if loaded is None else len(loaded)), len(rejected)
     return summary
