@@ -39,6 +39,7 @@ def process_dicom(
     with ExitStack() as stack:
         files = [(e.sha256, e.key, stack.enter_context(local_file(lake, e.raw_path))) for e in entries]
         paths = {(key, sha): path for sha, key, path in files}
+        stores = {(e.key, e.sha256): e.store for e in entries}
         frame, faults = extract_rows(files)
         problems = [(key, sha, f.code, f.message, getattr(f, "tag", None)) for sha, key, f in faults]
         if len(frame):
@@ -66,8 +67,13 @@ def process_dicom(
     try:
         write_instances(con, site, date, frame, in_transaction=True)
         for key, sha, code, message, qkey in rejected:
-            manifest.mark_quarantined(con, site, date, key, sha, code, message, qkey)
-        loaded = frame[["source_key", "sha256"]] if len(frame) else None
+            manifest.mark_quarantined(con, site, date, stores[(key, sha)], key, sha, code, message, qkey)
+        loaded = None
+        if len(frame):
+            loaded = frame[["source_key", "sha256"]].copy()
+            loaded["store"] = [
+                stores[(k, s)] for k, s in zip(loaded["source_key"], loaded["sha256"], strict=True)
+            ]
         if loaded is not None:
             con.register("_mv_dicom_loaded", loaded)
             try:  # one set-based update for the whole drop, matched on the exact (file, content)
@@ -76,7 +82,8 @@ def process_dicom(
                        SET status = 'loaded', rows_received = 1, rows_loaded = 1, rows_rejected = 0,
                            reason_code = NULL, reason = NULL, updated_at = current_timestamp
                        FROM _mv_dicom_loaded AS l
-                       WHERE m.site = ? AND m.date = ? AND m.key = l.source_key AND m.sha256 = l.sha256
+                       WHERE m.site = ? AND m.date = ? AND m.store = l.store AND m.key = l.source_key
+                         AND m.sha256 = l.sha256
                          AND m.status IN ('received', 'loaded')""",
                     [site, date],
                 )

@@ -28,7 +28,9 @@ class ManifestEntry:
     raw_path: str | None
 
 
-_COLUMNS = "site, CAST(date AS VARCHAR), store, key, sha256, size, system, version, source_table, status, raw_path"
+_COLUMNS = (
+    "site, CAST(date AS VARCHAR), store, key, sha256, size, system, version, source_table, status, raw_path"
+)
 
 
 def _entries(rows) -> list[ManifestEntry]:
@@ -80,8 +82,23 @@ def record(
            (site, date, store, key, sha256, size, system, version, source_table, status, reason_code, reason,
             raw_path, quarantine_path, run_id)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [site, date, store, key, sha256, size, system, version, source_table, status, reason_code, reason,
-         raw_path, quarantine_path, run_id],
+        [
+            site,
+            date,
+            store,
+            key,
+            sha256,
+            size,
+            system,
+            version,
+            source_table,
+            status,
+            reason_code,
+            reason,
+            raw_path,
+            quarantine_path,
+            run_id,
+        ],
     )
 
 
@@ -102,43 +119,61 @@ def supersede_others(
     return len(rows)
 
 
-def reactivate(con: duckdb.DuckDBPyConnection, site: str, date: str, key: str, sha256: str) -> None:
+def reactivate(
+    con: duckdb.DuckDBPyConnection, site: str, date: str, store: str, key: str, sha256: str
+) -> None:
     """A superseded version dropped again becomes the active one (status received, to be re-staged)."""
     con.execute(
         """UPDATE ops.file_manifest SET status = 'received', reason_code = NULL, reason = NULL,
                updated_at = current_timestamp
-           WHERE site = ? AND date = ? AND key = ? AND sha256 = ? AND status = 'superseded'""",
-        [site, date, key, sha256],
+           WHERE site = ? AND date = ? AND store = ? AND key = ? AND sha256 = ? AND status = 'superseded'""",
+        [site, date, store, key, sha256],
     )
 
 
 def mark_loaded(
-    con: duckdb.DuckDBPyConnection, site: str, date: str, key: str, sha256: str,
-    rows_received: int, rows_loaded: int, rows_rejected: int,
+    con: duckdb.DuckDBPyConnection,
+    site: str,
+    date: str,
+    store: str,
+    key: str,
+    sha256: str,
+    rows_received: int,
+    rows_loaded: int,
+    rows_rejected: int,
 ) -> None:
     con.execute(
         """UPDATE ops.file_manifest
            SET status = 'loaded', rows_received = ?, rows_loaded = ?, rows_rejected = ?, reason_code = NULL,
                reason = NULL, updated_at = current_timestamp
-           WHERE site = ? AND date = ? AND key = ? AND sha256 = ?""",
-        [rows_received, rows_loaded, rows_rejected, site, date, key, sha256],
+           WHERE site = ? AND date = ? AND store = ? AND key = ? AND sha256 = ?""",
+        [rows_received, rows_loaded, rows_rejected, site, date, store, key, sha256],
     )
 
 
 def mark_quarantined(
-    con: duckdb.DuckDBPyConnection, site: str, date: str, key: str, sha256: str,
-    reason_code: str, reason: str, quarantine_path: str,
+    con: duckdb.DuckDBPyConnection,
+    site: str,
+    date: str,
+    store: str,
+    key: str,
+    sha256: str,
+    reason_code: str,
+    reason: str,
+    quarantine_path: str,
 ) -> None:
     con.execute(
         """UPDATE ops.file_manifest
            SET status = 'quarantined', reason_code = ?, reason = ?, quarantine_path = ?,
                rows_received = NULL, rows_loaded = NULL, rows_rejected = NULL, updated_at = current_timestamp
-           WHERE site = ? AND date = ? AND key = ? AND sha256 = ?""",
-        [reason_code, reason, quarantine_path, site, date, key, sha256],
+           WHERE site = ? AND date = ? AND store = ? AND key = ? AND sha256 = ?""",
+        [reason_code, reason, quarantine_path, site, date, store, key, sha256],
     )
 
 
-def status_counts(con: duckdb.DuckDBPyConnection, site: str | None = None, date: str | None = None) -> dict[str, int]:
+def status_counts(
+    con: duckdb.DuckDBPyConnection, site: str | None = None, date: str | None = None
+) -> dict[str, int]:
     where, params = [], []
     if site:
         where.append("site = ?")
@@ -147,5 +182,7 @@ def status_counts(con: duckdb.DuckDBPyConnection, site: str | None = None, date:
         where.append("date = ?")
         params.append(date)
     clause = ("WHERE " + " AND ".join(where)) if where else ""
-    rows = con.execute(f"SELECT status, count(*) FROM ops.file_manifest {clause} GROUP BY status", params).fetchall()
+    rows = con.execute(
+        f"SELECT status, count(*) FROM ops.file_manifest {clause} GROUP BY status", params
+    ).fetchall()
     return {status: n for status, n in rows}

@@ -85,7 +85,7 @@ def receive_partition(
     else is left for a later run and counted as pending.
     """
     summary = ReceiveSummary(site, date)
-    known = {(e.key, e.sha256): e for e in manifest.partition_entries(con, site, date)}
+    known = {(e.store, e.key, e.sha256): e for e in manifest.partition_entries(con, site, date)}
     objects = list(store.list_objects(f"{site}/{date}"))
     names = {o.key for o in objects}
     folder_done = f"{site}/{date}/{DROP_DONE_MARKER}" in names
@@ -108,21 +108,23 @@ def receive_partition(
     return summary
 
 
-def _set_status(known: dict, key: str, sha: str, status: str) -> None:
+def _set_status(known: dict, store: str, key: str, sha: str, status: str) -> None:
     """Keep the in-memory view of the partition's manifest in step with what was just written."""
-    if (key, sha) in known:
-        known[(key, sha)] = replace(known[(key, sha)], status=status)
+    if (store, key, sha) in known:
+        known[(store, key, sha)] = replace(known[(store, key, sha)], status=status)
 
 
 def _supersede(con, known: dict, site: str, date: str, key: str, sha: str, store: str) -> int:
     n = manifest.supersede_others(con, site, date, key, sha, store)
-    for (k, s), entry in list(known.items()):
-        if k == key and s != sha and entry.store == store and entry.status in manifest.ACTIVE:
-            _set_status(known, k, s, "superseded")
+    for (st, k, s), entry in list(known.items()):
+        if st == store and k == key and s != sha and entry.status in manifest.ACTIVE:
+            _set_status(known, st, k, s, "superseded")
     return n
 
 
-def _receive_one(con, store, store_name, raw, quarantine, rules, site, date, obj: StoredObject, known, summary, run_id):
+def _receive_one(
+    con, store, store_name, raw, quarantine, rules, site, date, obj: StoredObject, known, summary, run_id
+):
     key = display_key(obj.key)
     name = key.rsplit("/", 1)[-1]
     layout_fault: tuple[str, str] | None = None
@@ -134,16 +136,28 @@ def _receive_one(con, store, store_name, raw, quarantine, rules, site, date, obj
         except DropLayoutError as exc:
             layout_fault = (exc.code, str(exc))
 
-    def reject(path, sha: str, code: str, message: str, row: int | None = None, column: str | None = None) -> None:
+    def reject(
+        path, sha: str, code: str, message: str, row: int | None = None, column: str | None = None
+    ) -> None:
         reason = Reason(code=code, message=message, file=key, row=row, column=column)
         # unread files have no content hash: name their quarantine entry by the original key instead
         tag = sha or hashlib.sha256(obj.key.encode("utf-8", "surrogateescape")).hexdigest()
         qkey = quarantine.put(path, site, date, tag, name, reason)
         manifest.record(
-            con, site=site, date=date, store=store_name, key=key, sha256=sha, size=obj.size,
-            status="quarantined", run_id=run_id, quarantine_path=qkey, reason_code=code, reason=message,
+            con,
+            site=site,
+            date=date,
+            store=store_name,
+            key=key,
+            sha256=sha,
+            size=obj.size,
+            status="quarantined",
+            run_id=run_id,
+            quarantine_path=qkey,
+            reason_code=code,
+            reason=message,
         )
-        known[(key, sha)] = manifest.ManifestEntry(
+        known[(store_name, key, sha)] = manifest.ManifestEntry(
             site, date, store_name, key, sha, obj.size, None, None, None, "quarantined", None
         )
         summary.quarantined += 1
@@ -152,28 +166,61 @@ def _receive_one(con, store, store_name, raw, quarantine, rules, site, date, obj
 
     try:
         with local_file(store, obj.key) as path:
-            _accept(con, raw, rules, site, date, key, name, path, obj, known, summary, run_id, store_name,
-                    layout_fault, reject)
+            _accept(
+                con,
+                raw,
+                rules,
+                site,
+                date,
+                key,
+                name,
+                path,
+                obj,
+                known,
+                summary,
+                run_id,
+                store_name,
+                layout_fault,
+                reject,
+            )
     except StoreError as exc:
         # The bytes cannot be read (an unsafe key the store refuses, a vanished file): record the name once.
-        if (key, "") in known:
+        if (store_name, key, "") in known:
             summary.unchanged += 1
             return
-        code, message = layout_fault or ("unreadable_file", f"{key!r}: cannot be read from {store_name} ({exc})")
+        code, message = layout_fault or (
+            "unreadable_file",
+            f"{key!r}: cannot be read from {store_name} ({exc})",
+        )
         reject(None, "", code, message)
 
 
-def _accept(con, raw, rules, site, date, key, name, path, obj, known, summary, run_id, store_name, layout_fault,
-            reject) -> None:
+def _accept(
+    con,
+    raw,
+    rules,
+    site,
+    date,
+    key,
+    name,
+    path,
+    obj,
+    known,
+    summary,
+    run_id,
+    store_name,
+    layout_fault,
+    reject,
+) -> None:
     sha = sha256_file(path)
-    if (key, sha) in known:
-        if known[(key, sha)].status == "superseded" and known[(key, sha)].store == store_name:
+    if (store_name, key, sha) in known:
+        if known[(store_name, key, sha)].status == "superseded":
             # an older version dropped again on the same store wins again
             summary.superseded += _supersede(con, known, site, date, key, sha, store_name)
-            manifest.reactivate(con, site, date, key, sha)
-            _set_status(known, key, sha, "received")
+            manifest.reactivate(con, site, date, store_name, key, sha)
+            _set_status(known, store_name, key, sha, "received")
             summary.received += 1
-            entry = known[(key, sha)]
+            entry = known[(store_name, key, sha)]
             summary.by_table[f"{entry.system}.{entry.source_table}"] += 1
         else:
             summary.unchanged += 1
@@ -181,9 +228,21 @@ def _accept(con, raw, rules, site, date, key, name, path, obj, known, summary, r
     if layout_fault is not None:
         reject(path, sha, *layout_fault)
         return
-    twin = next((e for (k, s), e in known.items() if s == sha and k != key and e.status in manifest.ACTIVE), None)
+    # the same bytes already active under another name, or through another store: load them once
+    twin = next(
+        (
+            e
+            for (st, k, s), e in known.items()
+            if s == sha and (st, k) != (store_name, key) and e.status in manifest.ACTIVE
+        ),
+        None,
+    )
     if twin is not None:
-        reject(path, sha, "duplicate_content", f"{key!r} has the same bytes as {twin.key!r}, already received")
+        if twin.key == key:  # this store's file now matches what another store delivered: its old version goes
+            summary.superseded += _supersede(con, known, site, date, key, sha, store_name)
+        where = f" from {twin.store}" if twin.store != store_name else ""
+        message = f"{key!r} has the same bytes as {twin.key!r}{where}, already received"
+        reject(path, sha, "duplicate_content", message)
         return
     try:
         verdict = identify(path, name, rules)
@@ -193,13 +252,32 @@ def _accept(con, raw, rules, site, date, key, name, path, obj, known, summary, r
     raw_key = raw.put(path, site, date, verdict.system, verdict.version, sha, name)
     summary.superseded += _supersede(con, known, site, date, key, sha, store_name)
     manifest.record(
-        con, site=site, date=date, store=store_name, key=key, sha256=sha, size=obj.size, status="received",
-        run_id=run_id, system=verdict.system, version=verdict.version, source_table=verdict.table,
+        con,
+        site=site,
+        date=date,
+        store=store_name,
+        key=key,
+        sha256=sha,
+        size=obj.size,
+        status="received",
+        run_id=run_id,
+        system=verdict.system,
+        version=verdict.version,
+        source_table=verdict.table,
         raw_path=raw_key,
     )
-    known[(key, sha)] = manifest.ManifestEntry(
-        site, date, store_name, key, sha, obj.size, verdict.system, verdict.version, verdict.table,
-        "received", raw_key,
+    known[(store_name, key, sha)] = manifest.ManifestEntry(
+        site,
+        date,
+        store_name,
+        key,
+        sha,
+        obj.size,
+        verdict.system,
+        verdict.version,
+        verdict.table,
+        "received",
+        raw_key,
     )
     summary.received += 1
     summary.by_table[f"{verdict.system}.{verdict.table}"] += 1

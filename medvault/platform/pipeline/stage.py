@@ -74,7 +74,9 @@ def union_columns(defs: list[tuple[SourceDef, TableDef]]) -> list[ColumnDef]:
         for col in table.columns:
             prior = seen.get(col.name)
             if prior is not None and prior.type != col.type:
-                raise ValueError(f"{table.name}.{col.name}: type {col.type} here but {prior.type} in another version")
+                raise ValueError(
+                    f"{table.name}.{col.name}: type {col.type} here but {prior.type} in another version"
+                )
             seen.setdefault(col.name, col)
     return list(seen.values())
 
@@ -87,24 +89,30 @@ def _ensure_table(con: duckdb.DuckDBPyConnection, name: str, columns: list[tuple
         + ", ".join(f"{q(c)} {t}" for c, t in [*columns, *META_COLUMNS])
         + ")"
     )
-    existing = {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'staging' AND table_name = ?", [name]
-    ).fetchall()}
+    existing = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'staging' AND table_name = ?",
+            [name],
+        ).fetchall()
+    }
     for col, typ in [*columns, *META_COLUMNS]:
         if col not in existing:
             con.execute(f"ALTER TABLE {full} ADD COLUMN {q(col)} {typ}")
 
 
-def _latest_view(con: duckdb.DuckDBPyConnection, name: str, key: tuple[str, ...], modified: str | None) -> None:
+def _latest_view(
+    con: duckdb.DuckDBPyConnection, name: str, key: tuple[str, ...], modified: str | None
+) -> None:
     if not key:
         return
     order = ", ".join(
         [*([f"{q(modified)} DESC NULLS LAST"] if modified else []), "_date DESC", "_row_number DESC"]
     )
     con.execute(
-        f"""CREATE OR REPLACE VIEW staging.{q(name + '__latest')} AS
+        f"""CREATE OR REPLACE VIEW staging.{q(name + "__latest")} AS
             SELECT * EXCLUDE (_rn) FROM (
-              SELECT *, row_number() OVER (PARTITION BY _site, {', '.join(q(k) for k in key)} ORDER BY {order}) AS _rn
+              SELECT *, row_number() OVER (PARTITION BY _site, {", ".join(q(k) for k in key)} ORDER BY {order}) AS _rn
               FROM staging.{q(name)}) WHERE _rn = 1"""
     )
 
@@ -122,7 +130,9 @@ def ensure_staging_tables(con: duckdb.DuckDBPyConnection, rules: Rules, system: 
         _ensure_table(con, staging_name(system, child.name), child_cols)
 
 
-def _insert_slice(con, target_table: str, temp: str, columns: list[str], types: dict[str, str], meta: list) -> None:
+def _insert_slice(
+    con, target_table: str, temp: str, columns: list[str], types: dict[str, str], meta: list
+) -> None:
     """Append a temp table's rows to a staging table, NULL for canonical columns this version lacks."""
     present = {r[0] for r in con.execute(f"DESCRIBE {q(temp)}").fetchall()}
     select = ", ".join(
@@ -130,7 +140,7 @@ def _insert_slice(con, target_table: str, temp: str, columns: list[str], types: 
     )
     extras = "_extras" if "_extras" in present else "CAST(NULL AS JSON)"
     con.execute(
-        f"""INSERT INTO staging.{q(target_table)} ({', '.join(q(c) for c in columns)}, _extras, _site, _date,
+        f"""INSERT INTO staging.{q(target_table)} ({", ".join(q(c) for c in columns)}, _extras, _site, _date,
                 _sha256, _source_key, _version, _row_number, _loaded_at)
             SELECT {select}, {extras}, ?, CAST(? AS DATE), ?, ?, ?, _row_number, current_timestamp FROM {q(temp)}""",
         meta,
@@ -175,13 +185,18 @@ def stage_table(
         con.execute(f"DELETE FROM staging.{q(name)} WHERE _site = ? AND _date = ?", [site, date])
         newest = defs[-1][1]
         for child in newest.children:
-            con.execute(f"DELETE FROM staging.{q(staging_name(system, child.name))} WHERE _site = ? AND _date = ?", [site, date])
+            con.execute(
+                f"DELETE FROM staging.{q(staging_name(system, child.name))} WHERE _site = ? AND _date = ?",
+                [site, date],
+            )
         con.execute(
             "DELETE FROM ops.rejected_rows WHERE site = ? AND date = ? AND source_table = ?",
             [site, date, f"{system}.{table}"],
         )
         for entry, fault, qkey in faulted:
-            manifest.mark_quarantined(con, site, date, entry.key, entry.sha256, fault.code, fault.message, qkey)
+            manifest.mark_quarantined(
+                con, site, date, entry.store, entry.key, entry.sha256, fault.code, fault.message, qkey
+            )
             summary.files_quarantined += 1
             log.warning("quarantined %s while staging: %s", entry.key, fault.code)
         for entry, temp, source, tdef, result in loaded:
@@ -190,17 +205,32 @@ def stage_table(
             for child in tdef.children:
                 child_types = {k: types[k] for k in tdef.key} | {"line_no": "INTEGER"}
                 child_types |= {c.name: SQL_TYPES[c.type] for c in child.columns}
-                _insert_slice(con, staging_name(system, child.name), f"{temp}__{child.name}",
-                              list(child_types), child_types, meta)
+                _insert_slice(
+                    con,
+                    staging_name(system, child.name),
+                    f"{temp}__{child.name}",
+                    list(child_types),
+                    child_types,
+                    meta,
+                )
             con.execute(
                 f"""INSERT INTO ops.rejected_rows (site, date, sha256, key, source_table, row_number, "column", value,
                         reason_code, reason)
                     SELECT ?, CAST(? AS DATE), ?, ?, ?, row_number, "column", value, reason_code, reason
-                    FROM {q(temp + '__rejected')}""",
+                    FROM {q(temp + "__rejected")}""",
                 [site, date, entry.sha256, entry.key, f"{system}.{table}"],
             )
-            manifest.mark_loaded(con, site, date, entry.key, entry.sha256,
-                                 result.rows_received, result.rows_loaded, result.rows_rejected)
+            manifest.mark_loaded(
+                con,
+                site,
+                date,
+                entry.store,
+                entry.key,
+                entry.sha256,
+                result.rows_received,
+                result.rows_loaded,
+                result.rows_rejected,
+            )
             summary.files_loaded += 1
             summary.rows_received += result.rows_received
             summary.rows_loaded += result.rows_loaded
@@ -223,9 +253,11 @@ def stage_table(
         for _, temp, _, tdef, _ in loaded:
             for suffix in ["", "__rejected", *(f"__{c.name}" for c in tdef.children)]:
                 con.execute(f"DROP TABLE IF EXISTS {q(temp + suffix)}")
-    summary.reject_reasons = dict(con.execute(
-        "SELECT reason_code, count(DISTINCT (sha256, row_number)) FROM ops.rejected_rows "
-        "WHERE site = ? AND date = ? AND source_table = ? GROUP BY 1 ORDER BY 1",
-        [site, date, f"{system}.{table}"],
-    ).fetchall())
+    summary.reject_reasons = dict(
+        con.execute(
+            "SELECT reason_code, count(DISTINCT (sha256, row_number)) FROM ops.rejected_rows "
+            "WHERE site = ? AND date = ? AND source_table = ? GROUP BY 1 ORDER BY 1",
+            [site, date, f"{system}.{table}"],
+        ).fetchall()
+    )
     return summary

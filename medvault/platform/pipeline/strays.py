@@ -46,8 +46,18 @@ def quarantine_strays(
             reason = Reason(code=code, message=message, file=shown)
             qkey = quarantine.put(path, STRAYS_SITE, found_on, sha, shown.rsplit("/", 1)[-1], reason)
         manifest.record(
-            con, site=STRAYS_SITE, date=found_on, store=store_name, key=shown, sha256=sha, size=obj.size,
-            status="quarantined", run_id=run_id, quarantine_path=qkey, reason_code=code, reason=message,
+            con,
+            site=STRAYS_SITE,
+            date=found_on,
+            store=store_name,
+            key=shown,
+            sha256=sha,
+            size=obj.size,
+            status="quarantined",
+            run_id=run_id,
+            quarantine_path=qkey,
+            reason_code=code,
+            reason=message,
         )
         log.warning("quarantined stray %s: %s", shown, code)
         new += 1

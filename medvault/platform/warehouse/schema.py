@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS ops.file_manifest (
     run_id          VARCHAR,
     received_at     TIMESTAMP NOT NULL DEFAULT current_timestamp,
     updated_at      TIMESTAMP NOT NULL DEFAULT current_timestamp,
-    PRIMARY KEY (site, date, key, sha256)
+    PRIMARY KEY (site, date, store, key, sha256)
 );
 CREATE TABLE IF NOT EXISTS ops.rejected_rows (
     site         VARCHAR NOT NULL,
