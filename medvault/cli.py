@@ -46,8 +46,13 @@ def cmd_generate(args) -> int:
 
     out = Path(args.out or env("MEDVAULT_DROPS"))
     summary = generate(
-        out, sites=args.sites, days=args.days, seed=args.seed, start=date.fromisoformat(args.start),
-        dirty=args.dirty, realistic_pixels=args.realistic_pixels,
+        out,
+        sites=args.sites,
+        days=args.days,
+        seed=args.seed,
+        start=date.fromisoformat(args.start),
+        dirty=args.dirty,
+        realistic_pixels=args.realistic_pixels,
     )
     data = summary.to_dict()
     if args.summary:
@@ -120,15 +125,23 @@ def cmd_demo(args) -> int:
     settings = Settings.from_env()
     settings.ensure_folders()
     gen = argparse.Namespace(
-        out=str(settings.drops), sites=args.sites, days=args.days, seed=args.seed, start=args.start,
-        dirty=args.dirty, realistic_pixels=False, summary=None,
+        out=str(settings.drops),
+        sites=args.sites,
+        days=args.days,
+        seed=args.seed,
+        start=args.start,
+        dirty=args.dirty,
+        realistic_pixels=False,
+        summary=None,
     )
     started = time.monotonic()
     cmd_generate(gen)
     code = cmd_run(argparse.Namespace(settle=2.0, full=False))
     cmd_status(args)
-    print(f"\ndemo finished in {time.monotonic() - started:.1f}s. Open the UI with `make dev` "
-          f"(DAGSTER_HOME={settings.dagster_home}) at http://127.0.0.1:3000")
+    print(
+        f"\ndemo finished in {time.monotonic() - started:.1f}s. Open the UI with `make dev` "
+        f"(DAGSTER_HOME={settings.dagster_home}) at http://127.0.0.1:3000"
+    )
     return code
 
 
@@ -161,7 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     ident.set_defaults(func=cmd_identify)
 
     run = sub.add_parser("run", help="process everything pending in the drops now (headless)")
-    run.add_argument("--full", action="store_true", help="ignore the stored cursor and rescan every drop folder")
+    run.add_argument(
+        "--full", action="store_true", help="ignore the stored cursor and rescan every drop folder"
+    )
     run.add_argument("--settle", type=float, default=2.0, help="seconds between two looks at unmarked files")
     run.set_defaults(func=cmd_run)
 

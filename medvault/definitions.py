@@ -35,7 +35,9 @@ def build_resources(settings: Settings) -> dict:
     return {
         "warehouse": WarehouseResource(path=str(settings.warehouse)),
         "platform": PlatformResource(
-            rules_dir=str(settings.rules), lake_dir=str(settings.lake), quarantine_dir=str(settings.quarantine)
+            rules_dir=str(settings.rules),
+            lake_dir=str(settings.lake),
+            quarantine_dir=str(settings.quarantine),
         ),
         "drop_stores": DropStoresResource(
             enabled=",".join(settings.stores),

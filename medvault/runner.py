@@ -35,12 +35,15 @@ class RunReport:
 
 def _already_done(instance: dg.DagsterInstance, run_key: str) -> bool:
     runs = instance.get_runs(
-        filters=dg.RunsFilter(tags={"dagster/run_key": run_key}, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1
+        filters=dg.RunsFilter(tags={"dagster/run_key": run_key}, statuses=[dg.DagsterRunStatus.SUCCESS]),
+        limit=1,
     )
     return bool(runs)
 
 
-def _scan(defs: dg.Definitions, instance: dg.DagsterInstance, store: str, settings: Settings, cursor: str | None):
+def _scan(
+    defs: dg.Definitions, instance: dg.DagsterInstance, store: str, settings: Settings, cursor: str | None
+):
     drop_stores = defs.resources["drop_stores"]
     known = set(instance.get_dynamic_partitions(SITE_PARTITIONS.name))
     return evaluate_drop_scan(store, drop_stores, cursor, known, settings.lookback_days)
@@ -62,11 +65,16 @@ def run_pending(
         cursor = None if full else instance.run_storage.get_cursor_values({key}).get(key)
         result, scanned = _scan(defs, instance, store, settings, cursor)
         if settle_seconds and scanned.pending:
-            time.sleep(settle_seconds)  # a file without a marker is stable once size+mtime hold across two looks
+            time.sleep(
+                settle_seconds
+            )  # a file without a marker is stable once size+mtime hold across two looks
             more, scanned = _scan(defs, instance, store, settings, result.cursor)
             result = dg.SensorResult(
                 run_requests=_merge(result.run_requests, more.run_requests),
-                dynamic_partitions_requests=[*result.dynamic_partitions_requests, *more.dynamic_partitions_requests],
+                dynamic_partitions_requests=[
+                    *result.dynamic_partitions_requests,
+                    *more.dynamic_partitions_requests,
+                ],
                 cursor=more.cursor,
             )
         for request in result.dynamic_partitions_requests:
@@ -76,7 +84,9 @@ def run_pending(
         for request in result.run_requests:
             if request.job_name == STRAYS_JOB:
                 outcome = defs.resolve_job_def(STRAYS_JOB).execute_in_process(
-                    run_config={**request.run_config, **QUIET}, instance=instance, raise_on_error=False,
+                    run_config={**request.run_config, **QUIET},
+                    instance=instance,
+                    raise_on_error=False,
                     tags={**request.tags, "medvault/launched_by": "medvault run"},
                 )
                 report.strays_runs += 1
@@ -94,9 +104,14 @@ def run_pending(
                 "dagster/sensor_name": f"{store}_drop_sensor",
                 "medvault/launched_by": "medvault run",
             }
-            log(f"  run {request.partition_key} ({request.tags.get('medvault/files')} new files from {store})")
+            log(
+                f"  run {request.partition_key} ({request.tags.get('medvault/files')} new files from {store})"
+            )
             outcome = job.execute_in_process(
-                partition_key=request.partition_key, instance=instance, tags=tags, raise_on_error=False,
+                partition_key=request.partition_key,
+                instance=instance,
+                tags=tags,
+                raise_on_error=False,
                 run_config={**request.run_config, **QUIET},
             )
             if outcome.success:
@@ -108,7 +123,10 @@ def run_pending(
             instance.run_storage.set_cursor_values({key: result.cursor})
     if report.succeeded or full:
         outcome = defs.resolve_job_def(MARTS_JOB).execute_in_process(
-            instance=instance, tags={"medvault/launched_by": "medvault run"}, raise_on_error=False, run_config=QUIET
+            instance=instance,
+            tags={"medvault/launched_by": "medvault run"},
+            raise_on_error=False,
+            run_config=QUIET,
         )
         report.marts_refreshed = outcome.success
         if not outcome.success:

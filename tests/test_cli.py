@@ -17,7 +17,9 @@ MEDVAULT = [sys.executable, "-m", "medvault.cli"]
 def _run(args: list[str], home: Path, **env) -> subprocess.CompletedProcess:
     environ = {**os.environ, "MEDVAULT_HOME": str(home), "MEDVAULT_RULES": str(ROOT / "rules"), **env}
     environ.pop("DAGSTER_HOME", None)
-    return subprocess.run([*MEDVAULT, *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [*MEDVAULT, *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_rules_check_ok_and_failing(tmp_path: Path):

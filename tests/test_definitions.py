@@ -38,7 +38,11 @@ def test_definitions_load_and_validate(tmp_path: Path):
 
 def test_one_sensor_per_enabled_store(tmp_path: Path):
     settings = Settings.from_env(
-        {"MEDVAULT_HOME": str(tmp_path), "MEDVAULT_RULES": str(ROOT / "rules"), "MEDVAULT_STORES": "local,s3,sftp"}
+        {
+            "MEDVAULT_HOME": str(tmp_path),
+            "MEDVAULT_RULES": str(ROOT / "rules"),
+            "MEDVAULT_STORES": "local,s3,sftp",
+        }
     )
     names = {s.name for s in build_definitions(settings).sensors}
     assert {"local_drop_sensor", "s3_drop_sensor", "sftp_drop_sensor"} <= names
@@ -64,5 +68,9 @@ def test_readme_documents_every_setting():
     from medvault.platform.config import SETTINGS
 
     readme = (ROOT / "README.md").read_text()
-    missing = [s.env for s in SETTINGS if f"| `{s.env}` | `{s.default}` |" not in readme and f"| `{s.env}` | (unset) |" not in readme]
+    missing = [
+        s.env
+        for s in SETTINGS
+        if f"| `{s.env}` | `{s.default}` |" not in readme and f"| `{s.env}` | (unset) |" not in readme
+    ]
     assert missing == [], f"README configuration table lacks {missing}"

@@ -69,11 +69,14 @@ def test_rows_reconcile_with_generator(demo):
     settings, summary, *_ = demo
     staged = {
         (site, str(date), table): n
-        for table_name, in _query(
-            settings, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'staging' "
-            "AND table_type = 'BASE TABLE'"
+        for (table_name,) in _query(
+            settings,
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'staging' "
+            "AND table_type = 'BASE TABLE'",
         )
-        for site, date, n in _query(settings, f'SELECT _site, _date, count(*) FROM staging."{table_name}" GROUP BY ALL')
+        for site, date, n in _query(
+            settings, f'SELECT _site, _date, count(*) FROM staging."{table_name}" GROUP BY ALL'
+        )
         for table in [table_name]
     }
     rejected = dict(
@@ -104,7 +107,10 @@ def collect_counts(settings: Settings):
 def test_dicom_headers_match_generated_images(demo):
     settings, summary, *_ = demo
     written = Counter((f["site"], f["date"]) for f in summary["files"] if f["system"] == "dicom")
-    loaded = {(s, str(d)): n for s, d, n in _query(settings, "SELECT _site, _date, count(*) FROM dicom.instances GROUP BY ALL")}
+    loaded = {
+        (s, str(d)): n
+        for s, d, n in _query(settings, "SELECT _site, _date, count(*) FROM dicom.instances GROUP BY ALL")
+    }
     assert loaded == dict(written)
     sizes = dict(_query(settings, "SELECT sop_instance_uid, file_size FROM dicom.instances"))
     for f in summary["files"]:
@@ -153,23 +159,31 @@ def test_late_update_wins_without_duplicating(demo):
 def test_rerun_is_idempotent(demo):
     settings, summary, defs, instance, _ = demo
     before = collect_counts(settings)
-    manifest_before = _query(settings, "SELECT key, sha256, status, rows_loaded FROM ops.file_manifest ORDER BY 1, 2")
+    manifest_before = _query(
+        settings, "SELECT key, sha256, status, rows_loaded FROM ops.file_manifest ORDER BY 1, 2"
+    )
     job = defs.resolve_job_def("ingest_job")
     site, day = summary["sites"][0]["code"], summary["start"]
     result = job.execute_in_process(
-        partition_key=dg.MultiPartitionKey({"site": site, "date": day}), instance=instance,
+        partition_key=dg.MultiPartitionKey({"site": site, "date": day}),
+        instance=instance,
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
     assert result.success
     after = collect_counts(settings)
     assert after.tables == before.tables and after.files == before.files
-    assert _query(settings, "SELECT key, sha256, status, rows_loaded FROM ops.file_manifest ORDER BY 1, 2") == manifest_before
+    assert (
+        _query(settings, "SELECT key, sha256, status, rows_loaded FROM ops.file_manifest ORDER BY 1, 2")
+        == manifest_before
+    )
 
 
 def test_identical_redrop_changes_nothing(demo):
     settings, summary, defs, instance, _ = demo
     before = collect_counts(settings)
-    generate(settings.drops, sites=SITES, days=DAYS, seed=SEED, dirty=True)  # identical files are left as they are
+    generate(
+        settings.drops, sites=SITES, days=DAYS, seed=SEED, dirty=True
+    )  # identical files are left as they are
     quiet = run_pending(defs, instance, settings, settle_seconds=0, log=lambda *_: None)
     assert quiet.requested == 0, "generating the same drops again is not a new drop"
     for f in summary["files"]:  # an uploader sending the same bytes again: same content, new mtime
@@ -183,7 +197,10 @@ def test_identical_redrop_changes_nothing(demo):
 def test_no_patient_identifier_in_logs_or_metadata(demo):
     settings, summary, _, instance, _ = demo
     identifiers: set[str] = set()
-    for table, columns in (("patients", ("pat_id", "patient_id", "pat_name", "patient_name")), ("admissions", ("chi", "postcode"))):
+    for table, columns in (
+        ("patients", ("pat_id", "patient_id", "pat_name", "patient_name")),
+        ("admissions", ("chi", "postcode")),
+    ):
         for row in _generated_rows(settings, summary, table):
             identifiers.update(row[c].strip() for c in columns if row.get(c, "").strip())
     assert len(identifiers) > 20

@@ -204,7 +204,15 @@ class Platform:
     def receive(self, store_name: str = "local", site: str = SITE, date: str = DATE) -> ReceiveSummary:
         with self.warehouse.connect() as con:
             return receive_partition(
-                con, self.drops, store_name, self.raw, self.quarantine, self.rules, site, date, run_id="t",
+                con,
+                self.drops,
+                store_name,
+                self.raw,
+                self.quarantine,
+                self.rules,
+                site,
+                date,
+                run_id="t",
                 settle_seconds=0,  # every file here is complete; tests/test_receive_stability.py covers uploads
             )
 

@@ -64,7 +64,15 @@ class Env:
     def receive(self, date: str = DATE, run_id: str = "run-1") -> ReceiveSummary:
         with self.warehouse.connect() as con:
             return receive_partition(
-                con, self.drops, "local_drops", self.raw, self.quarantine, RULES, SITE, date, run_id,
+                con,
+                self.drops,
+                "local_drops",
+                self.raw,
+                self.quarantine,
+                RULES,
+                SITE,
+                date,
+                run_id,
                 settle_seconds=0,  # every file here is complete; tests/test_receive_stability.py covers uploads
             )
 

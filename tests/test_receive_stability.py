@@ -117,3 +117,33 @@ def test_encrypted_sftp_key_passphrase_from_the_environment(sftp_server, sftp_ro
             assert con.execute("SELECT count(*) FROM staging.ndc_smr01__admissions").fetchall() == [(1,)]
     finally:
         authorized.write_text(original)
+
+
+def test_a_store_failure_mid_read_fails_the_run_and_loses_nothing(tmp_path: Path):
+    from medvault.platform.stores.base import StoreError
+
+    class Flaky(LocalStore):
+        """A real local store whose reads fail, as a dropped SFTP connection does after its retries."""
+
+        def local_path(self, key):
+            raise StoreError(f"{self.describe()}: read of {key} failed after 3 attempts")
+
+        def download(self, key, dest):
+            raise StoreError(f"{self.describe()}: read of {key} failed after 3 attempts")
+
+    folder = tmp_path / "drops" / "aurora_eye" / "2026-03-02"
+    folder.mkdir(parents=True)
+    (folder / "smr01_a.csv").write_text(HEADER + ROW.format(n=1))
+    (folder / "_DONE").write_text("")
+    rules = load_rules(ROOT / "rules")
+    zones = RawZone(LocalStore(tmp_path / "lake")), QuarantineZone(LocalStore(tmp_path / "q"))
+    with Warehouse(tmp_path / "w.duckdb").connect() as con:
+        with pytest.raises(StoreError, match="failed after 3 attempts"):
+            receive_partition(
+                con, Flaky(tmp_path / "drops"), "local", *zones, rules, "aurora_eye", "2026-03-02"
+            )
+        assert con.execute("SELECT count(*) FROM ops.file_manifest").fetchall() == [(0,)], "not quarantined"
+        summary = receive_partition(
+            con, LocalStore(tmp_path / "drops"), "local", *zones, rules, "aurora_eye", "2026-03-02"
+        )
+    assert summary.received == 1

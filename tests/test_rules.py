@@ -21,7 +21,11 @@ def _write(root: Path, rel: str, text: str) -> None:
 @pytest.fixture
 def rules_dir(tmp_path: Path) -> Path:
     root = tmp_path / "rules"
-    _write(root, "sites.yaml", "sites:\n  - {code: site_a, name: Site A, country: FI, timezone: Europe/Helsinki}\n")
+    _write(
+        root,
+        "sites.yaml",
+        "sites:\n  - {code: site_a, name: Site A, country: FI, timezone: Europe/Helsinki}\n",
+    )
     _write(
         root,
         "sources/pacs/v1.yaml",

@@ -77,12 +77,26 @@ def test_sensor_preview_through_the_code_server(tmp_path: Path):
     (home / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     _drop(home / "drops", "aurora_eye", "2026-03-02", "smr01_20260302.csv", "a,b\n1,2\n")
     (home / "drops" / "loose.csv").write_text("x\n")
-    env = {**os.environ, "MEDVAULT_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"),
-           "MEDVAULT_RULES": str(ROOT / "rules")}
+    env = {
+        **os.environ,
+        "MEDVAULT_HOME": str(home),
+        "DAGSTER_HOME": str(home / "dagster"),
+        "MEDVAULT_RULES": str(ROOT / "rules"),
+    }
     proc = subprocess.run(
-        [str(Path(sys.executable).with_name("dagster")), "sensor", "preview", "local_drop_sensor",
-         "-m", "medvault.definitions"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        [
+            str(Path(sys.executable).with_name("dagster")),
+            "sensor",
+            "preview",
+            "local_drop_sensor",
+            "-m",
+            "medvault.definitions",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Sensor returning run requests for 2 run(s)" in proc.stdout

@@ -40,7 +40,11 @@ def test_strays_are_quarantined_once_with_their_reason(tmp_path: Path):
         rows = con.execute(
             "SELECT key, status, reason_code, quarantine_path FROM ops.file_manifest WHERE site = '_strays' ORDER BY key"
         ).fetchall()
-    assert [r[0] for r in rows] == ["aurora_eye/March/in_bad_folder.csv", "aurora_eye/beside_dates.csv", "loose.csv"]
+    assert [r[0] for r in rows] == [
+        "aurora_eye/March/in_bad_folder.csv",
+        "aurora_eye/beside_dates.csv",
+        "loose.csv",
+    ]
     assert all(r[1] == "quarantined" and r[2] for r in rows), "each quarantined once, with a reason code"
     for key, _, code, qpath in rows:
         reason = json.loads((settings.quarantine / (qpath + ".reason.json")).read_text())

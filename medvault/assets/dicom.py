@@ -1,6 +1,5 @@
 """dicom/instances: header metadata of every image in a (site, date) drop."""
 
-
 import dagster as dg
 
 from medvault.assets.partitions import OWNERS, SITE_DATE, WAREHOUSE_POOL, site_date

@@ -1,6 +1,5 @@
 """marts/exams_per_month: seed 000's first report, across every site, from the vault."""
 
-
 import dagster as dg
 
 from medvault.assets.partitions import OWNERS, WAREHOUSE_POOL

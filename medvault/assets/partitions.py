@@ -1,6 +1,5 @@
 """site (dynamic, named) x date (daily) partitions shared by every per-drop asset."""
 
-
 import dagster as dg
 
 from medvault.platform.config import env

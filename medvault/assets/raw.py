@@ -51,8 +51,16 @@ def raw_drops(
             try:  # one store being down must not keep the others' files out
                 with drop_stores.open(name) as store:
                     summary = receive_partition(
-                        con, store, name, platform.raw_zone(), platform.quarantine_zone(), rules, site, date,
-                        run_id=context.run.run_id, ready=config.files if config.store else None,
+                        con,
+                        store,
+                        name,
+                        platform.raw_zone(),
+                        platform.quarantine_zone(),
+                        rules,
+                        site,
+                        date,
+                        run_id=context.run.run_id,
+                        ready=config.files if config.store else None,
                         settle_seconds=config.settle_seconds,
                     )
             except StoreError as exc:
@@ -69,6 +77,13 @@ def raw_drops(
             f"could not read the drop from {', '.join(sorted(failed))}; files from other stores were received",
             metadata={"store_errors": dg.MetadataValue.json(failed)},
         )
-    keys = ("files_seen", "files_pending", "files_received", "files_quarantined", "files_unchanged", "files_superseded")
+    keys = (
+        "files_seen",
+        "files_pending",
+        "files_received",
+        "files_quarantined",
+        "files_unchanged",
+        "files_superseded",
+    )
     flat = {k: sum(t[k] for t in totals.values()) for k in keys}
     return dg.MaterializeResult(metadata={**flat, "by_store": dg.MetadataValue.json(totals)})

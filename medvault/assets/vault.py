@@ -28,8 +28,10 @@ def _sources_feeding(rules: Rules, name: str, kind: str) -> list[dg.AssetKey]:
     keys = set()
     for load in rules.vault.loads:
         feeds = (
-            name in load.hubs if kind == "hub"
-            else name in load.links if kind == "link"
+            name in load.hubs
+            if kind == "hub"
+            else name in load.links
+            if kind == "link"
             else any(s.name == name for s in load.satellites)
         )
         if feeds:
@@ -41,7 +43,11 @@ def vault_tables(rules: Rules) -> list[tuple[str, str, str]]:
     """(name, kind, description) of every fed vault table, in load order: hubs, links, satellites."""
     model = rules.vault
     out = [
-        (h.name, "hub", h.description or f"Hub of the {h.family} family, keyed by site + {', '.join(h.business_key)}.")
+        (
+            h.name,
+            "hub",
+            h.description or f"Hub of the {h.family} family, keyed by site + {', '.join(h.business_key)}.",
+        )
         for h in model.hubs.values()
         if _sources_feeding(rules, h.name, "hub")
     ]
@@ -92,7 +98,8 @@ def build_vault_assets(rules: Rules) -> list[dg.AssetsDefinition]:
                     continue
                 total = con.execute(f'SELECT count(*) FROM vault."{name}"').fetchall()[0][0]
                 yield dg.MaterializeResult(
-                    asset_key=vault_key(name), metadata={"rows_inserted": inserted, "dagster/row_count": total}
+                    asset_key=vault_key(name),
+                    metadata={"rows_inserted": inserted, "dagster/row_count": total},
                 )
         if failed:
             raise dg.Failure(f"vault loads failed for {', '.join(failed)} ({site} {date})")

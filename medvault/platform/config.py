@@ -23,17 +23,44 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("MEDVAULT_HOME", "./.medvault", "Root of the embedded default: drops/, lake/, quarantine/, warehouse.duckdb."),
-    Setting("MEDVAULT_RULES", "./rules", "Folder of YAML rules: sites.yaml, sources/<system>/<version>.yaml, vault/."),
+    Setting(
+        "MEDVAULT_HOME",
+        "./.medvault",
+        "Root of the embedded default: drops/, lake/, quarantine/, warehouse.duckdb.",
+    ),
+    Setting(
+        "MEDVAULT_RULES",
+        "./rules",
+        "Folder of YAML rules: sites.yaml, sources/<system>/<version>.yaml, vault/.",
+    ),
     Setting("MEDVAULT_DROPS", "$MEDVAULT_HOME/drops", "Local drop folder watched by the local store sensor."),
     Setting("MEDVAULT_LAKE", "$MEDVAULT_HOME/lake", "Lake root: immutable raw copies under lake/raw/."),
     Setting("MEDVAULT_QUARANTINE", "$MEDVAULT_HOME/quarantine", "Quarantined files and their JSON reasons."),
-    Setting("MEDVAULT_WAREHOUSE", "$MEDVAULT_HOME/warehouse.duckdb", "The DuckDB warehouse file (one writer)."),
+    Setting(
+        "MEDVAULT_WAREHOUSE", "$MEDVAULT_HOME/warehouse.duckdb", "The DuckDB warehouse file (one writer)."
+    ),
     Setting("MEDVAULT_START_DATE", "2026-01-01", "First day of the daily partition dimension."),
     Setting("MEDVAULT_STORES", "local", "Comma-separated drop stores with a sensor each: local, s3, sftp."),
-    Setting("MEDVAULT_LOOKBACK_DAYS", "3", "Sensor look-back window in days, counted back from each site's newest drop."),
-    Setting("MEDVAULT_FRESHNESS_HOURS", "36", "A site with no new file for longer fails the sites_fresh check (warning)."),
-    Setting("MEDVAULT_SETTLE_SECONDS", "60", "Backfill/manual runs take a file without a completion marker once unchanged this long."),
+    Setting(
+        "MEDVAULT_LOOKBACK_DAYS",
+        "3",
+        "Sensor look-back window in days, counted back from each site's newest drop.",
+    ),
+    Setting(
+        "MEDVAULT_FRESHNESS_HOURS",
+        "36",
+        "A site with no new file for longer fails the sites_fresh check (warning).",
+    ),
+    Setting(
+        "MEDVAULT_SETTLE_SECONDS",
+        "60",
+        "Backfill/manual runs take a file without a completion marker once unchanged this long.",
+    ),
+    Setting(
+        "MEDVAULT_RERUN_DELAY_SECONDS",
+        "600",
+        "A drop sensor asks again for a failed ingest run after this long (up to 10 times).",
+    ),
     Setting("MEDVAULT_SENSOR_INTERVAL", "30", "Seconds between sensor ticks in the daemon."),
     Setting("MEDVAULT_S3_BUCKET", "", "S3 drop bucket (s3 store)."),
     Setting("MEDVAULT_S3_PREFIX", "", "Key prefix of the drop root inside the bucket."),
@@ -46,9 +73,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MEDVAULT_SFTP_USER", "", "SFTP user (key-only auth)."),
     Setting("MEDVAULT_SFTP_KEY_FILE", "", "Private key file for SFTP key auth."),
     Setting("MEDVAULT_SFTP_KEY_PASSPHRASE", "", "Passphrase of the private key, if any."),
-    Setting("MEDVAULT_SFTP_KNOWN_HOSTS", "", "known_hosts file pinning the server's host key (RejectPolicy)."),
+    Setting(
+        "MEDVAULT_SFTP_KNOWN_HOSTS", "", "known_hosts file pinning the server's host key (RejectPolicy)."
+    ),
     Setting("MEDVAULT_SFTP_ROOT", "/", "Drop root folder on the SFTP server."),
-    Setting("DAGSTER_HOME", "$MEDVAULT_HOME/dagster", "Dagster instance folder: run history, sensor cursors, partitions."),
+    Setting(
+        "DAGSTER_HOME",
+        "$MEDVAULT_HOME/dagster",
+        "Dagster instance folder: run history, sensor cursors, partitions.",
+    ),
 )
 
 

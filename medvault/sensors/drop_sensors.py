@@ -1,5 +1,6 @@
 """One sensor per enabled drop store: scan incrementally, add new sites, request one run per (site, date)."""
 
+import time
 
 import dagster as dg
 
@@ -8,6 +9,7 @@ from medvault.jobs import INGEST_JOB, STRAYS_JOB, ingest_job, strays_job
 from medvault.platform.drops.layout import is_valid_site
 from medvault.platform.drops.scan import ScanResult, run_key, scan
 from medvault.resources import DropStoresResource
+from medvault.sensors.follow_up import follow_up, join_cursor, remember, split_cursor
 
 
 def evaluate_drop_scan(
@@ -21,9 +23,10 @@ def evaluate_drop_scan(
     """The sensor body, callable from `medvault run` too: same cursor, same run keys."""
     with drop_stores.open(store_name) as store:
         result = scan(store, cursor, lookback_days=lookback_days)
-    new_sites = sorted({s for s in result.new_sites if is_valid_site(s)} | {
-        site for site, _ in result.ready if site not in known_sites and is_valid_site(site)
-    } - known_sites)
+    new_sites = sorted(
+        {s for s in result.new_sites if is_valid_site(s)}
+        | {site for site, _ in result.ready if site not in known_sites and is_valid_site(site)} - known_sites
+    )
     run_requests = [
         dg.RunRequest(
             job_name=INGEST_JOB,
@@ -88,7 +91,16 @@ def build_drop_sensor(store_name: str, lookback_days: int, interval_seconds: int
     )
     def _sensor(context: dg.SensorEvaluationContext, drop_stores: DropStoresResource) -> dg.SensorResult:
         known = set(context.instance.get_dynamic_partitions(SITE_PARTITIONS.name))
-        sensor_result, _ = evaluate_drop_scan(store_name, drop_stores, context.cursor, known, lookback_days, context.log)
-        return sensor_result
+        scan_cursor, open_runs = split_cursor(context.cursor)
+        retries = follow_up(context.instance, open_runs, context.log)
+        result, _ = evaluate_drop_scan(
+            store_name, drop_stores, scan_cursor, known, lookback_days, context.log
+        )
+        remember(open_runs, result.run_requests, time.time())
+        return dg.SensorResult(
+            run_requests=[*result.run_requests, *retries],
+            dynamic_partitions_requests=result.dynamic_partitions_requests,
+            cursor=join_cursor(result.cursor, open_runs),
+        )
 
     return _sensor

@@ -1,6 +1,5 @@
 """Refresh the marts once after new ingest runs succeed (one mart run covers many partitions)."""
 
-
 import dagster as dg
 
 from medvault.jobs import INGEST_JOB, MARTS_JOB

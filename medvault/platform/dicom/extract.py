@@ -127,7 +127,9 @@ def ensure_instances_table(con) -> None:
     con.execute(instances_ddl())
 
 
-def write_instances(con, site: str, day: date | str, df: pd.DataFrame, *, in_transaction: bool = False) -> int:
+def write_instances(
+    con, site: str, day: date | str, df: pd.DataFrame, *, in_transaction: bool = False
+) -> int:
     """Replace the (site, date) slice of `dicom.instances` with `df` in one transaction; return rows.
 
     With `in_transaction=True` the caller has already begun a transaction (to commit the slice together

@@ -142,7 +142,9 @@ def _expected_pixel_bytes(ds) -> int:
     return (total_bits + 7) // 8
 
 
-def read_header(path: str | os.PathLike, *, check_pixels: bool = False, name: str | None = None) -> DicomHeader:
+def read_header(
+    path: str | os.PathLike, *, check_pixels: bool = False, name: str | None = None
+) -> DicomHeader:
     """Read and check one file's header; raise DicomFault when it is not a usable instance."""
     path = Path(path)
     name = name or str(path)  # messages name the dropped file, not a server path

@@ -65,6 +65,10 @@ def parse_drop_key(key: str) -> DropPath:
     parts = key.split("/")
     if any(p in ("..", ".") for p in parts) or key.startswith("/"):
         raise DropLayoutError("unsafe_path", f"{key!r}: path traversal or absolute path is not allowed")
+    if "\\" in key or any(ord(ch) < 32 for ch in key):
+        raise DropLayoutError(
+            "unsafe_path", f"{key!r}: backslashes and control characters are not allowed in names"
+        )
     if len(parts) != 3:
         raise DropLayoutError(
             "outside_convention",

@@ -81,7 +81,9 @@ class ReadyFile:
     size: int
     mtime: float
     version: str  # StoredObject.version: the ETag, else "<size>-<mtime ms>"
-    marked: bool = False  # complete by a marker (`_DONE` in its folder or `<name>.done`): the run can see that too
+    marked: bool = (
+        False  # complete by a marker (`_DONE` in its folder or `<name>.done`): the run can see that too
+    )
 
 
 @dataclass
@@ -340,7 +342,13 @@ class _Scanner:
             new_handed[name] = vd
             self.result.ready.setdefault((site, day), []).append(
                 ReadyFile(
-                    site=site, date=day, key=obj.key, size=obj.size, mtime=obj.mtime, version=obj.version, marked=marked
+                    site=site,
+                    date=day,
+                    key=obj.key,
+                    size=obj.size,
+                    mtime=obj.mtime,
+                    version=obj.version,
+                    marked=marked,
                 )
             )
         return new_handed, any_pending

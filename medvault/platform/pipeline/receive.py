@@ -183,16 +183,16 @@ def _receive_one(
                 layout_fault,
                 reject,
             )
-    except StoreError as exc:
-        # The bytes cannot be read (an unsafe key the store refuses, a vanished file): record the name once.
+    except StoreError:
+        if layout_fault is None:
+            if store.stat(obj.key) is None:
+                return  # removed since it was listed: nothing to account for
+            raise  # the store failed (network, outage): the run fails and the file is tried again, never lost
+        # A key the store refuses to read (unsafe or undecodable name): record the name once, without a copy.
         if (store_name, key, "") in known:
             summary.unchanged += 1
             return
-        code, message = layout_fault or (
-            "unreadable_file",
-            f"{key!r}: cannot be read from {store_name} ({exc})",
-        )
-        reject(None, "", code, message)
+        reject(None, "", *layout_fault)
 
 
 def _accept(
@@ -238,7 +238,9 @@ def _accept(
         None,
     )
     if twin is not None:
-        if twin.key == key:  # this store's file now matches what another store delivered: its old version goes
+        if (
+            twin.key == key
+        ):  # this store's file now matches what another store delivered: its old version goes
             summary.superseded += _supersede(con, known, site, date, key, sha, store_name)
         where = f" from {twin.store}" if twin.store != store_name else ""
         message = f"{key!r} has the same bytes as {twin.key!r}{where}, already received"

@@ -88,7 +88,9 @@ class _Ctx:
 
     def unknown(self, data: dict, allowed: set[str], key: str) -> None:
         for extra in sorted(set(data) - allowed):
-            self.fail(f"{key}.{extra}" if key else extra, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+            self.fail(
+                f"{key}.{extra}" if key else extra, f"unknown key (allowed: {', '.join(sorted(allowed))})"
+            )
 
 
 def _read_yaml(path: Path, ctx: _Ctx) -> Any:
@@ -195,7 +197,9 @@ def _columns(raw: Any, key: str, ctx: _Ctx) -> tuple[ColumnDef, ...]:
 
 
 def _table(name: str, item: dict, key: str, fmt: str, ctx: _Ctx) -> TableDef:
-    ctx.unknown(item, {"description", "files", "columns", "key", "modified", "distinguishing", "children"}, key)
+    ctx.unknown(
+        item, {"description", "files", "columns", "key", "modified", "distinguishing", "children"}, key
+    )
     ctx.identifier(name, key)
     files = tuple(str(f) for f in ctx.seq(item.get("files"), f"{key}.files"))
     if not files:
@@ -223,7 +227,12 @@ def _table(name: str, item: dict, key: str, fmt: str, ctx: _Ctx) -> TableDef:
         array = ctx.text(child, "array", ckey)
         if array is not None and array not in names:
             ctx.fail(f"{ckey}.array", f"{array!r} is not a declared column of {name}")
-        elif array is not None and item and columns and next(c for c in columns if c.name == array).type != "json":
+        elif (
+            array is not None
+            and item
+            and columns
+            and next(c for c in columns if c.name == array).type != "json"
+        ):
             ctx.fail(f"{ckey}.array", f"{array!r} must have type json to be exploded")
         children.append(
             ChildDef(
@@ -298,7 +307,9 @@ def _vault_model(path: Path, root: Path, problems: list[str], model: dict[str, A
             ctx.fail(f"{key}.business_key", "at least one business key column is required")
         if name in model["hubs"]:
             ctx.fail(key, f"hub {name!r} is declared twice")
-        model["hubs"][str(name)] = HubDef(str(name), family or "", bk, ctx.text(item, "description", key, required=False, default=""))
+        model["hubs"][str(name)] = HubDef(
+            str(name), family or "", bk, ctx.text(item, "description", key, required=False, default="")
+        )
     for name, raw in ctx.mapping(data.get("links") or {}, "links").items():
         key = f"links.{name}"
         item = ctx.mapping(raw, key)
@@ -307,7 +318,9 @@ def _vault_model(path: Path, root: Path, problems: list[str], model: dict[str, A
         hubs = tuple(str(h) for h in ctx.seq(item.get("hubs"), f"{key}.hubs"))
         if len(hubs) < 2:
             ctx.fail(f"{key}.hubs", "a link joins at least two hubs")
-        model["links"][str(name)] = LinkDef(str(name), hubs, ctx.text(item, "description", key, required=False, default=""))
+        model["links"][str(name)] = LinkDef(
+            str(name), hubs, ctx.text(item, "description", key, required=False, default="")
+        )
     for i, raw in enumerate(ctx.seq(data.get("loads"), "loads")):
         key = f"loads[{i}]"
         item = ctx.mapping(raw, key)
@@ -328,7 +341,13 @@ def _vault_model(path: Path, root: Path, problems: list[str], model: dict[str, A
             if not str(sname).startswith("sat_"):
                 ctx.fail(skey, "satellite names follow sat_<hub>_<major>_<minor>")
             parent = ctx.text(sitem, "parent", skey)
-            sats.append(SatelliteLoad(str(sname), parent or "", tuple(str(c) for c in ctx.seq(sitem.get("columns"), f"{skey}.columns"))))
+            sats.append(
+                SatelliteLoad(
+                    str(sname),
+                    parent or "",
+                    tuple(str(c) for c in ctx.seq(sitem.get("columns"), f"{skey}.columns")),
+                )
+            )
         model["loads"].append(
             (
                 ctx,
@@ -368,7 +387,10 @@ def _check_vault(model: dict[str, Any], sources: tuple[SourceDef, ...]) -> Vault
                 ctx.fail(f"{key}.hubs.{hub}", "unknown hub")
                 continue
             if len(cols) != len(hubs[hub].business_key):
-                ctx.fail(f"{key}.hubs.{hub}", f"gives {len(cols)} columns for a {len(hubs[hub].business_key)}-part business key")
+                ctx.fail(
+                    f"{key}.hubs.{hub}",
+                    f"gives {len(cols)} columns for a {len(hubs[hub].business_key)}-part business key",
+                )
             for c in cols:
                 if columns and c not in columns:
                     ctx.fail(f"{key}.hubs.{hub}", f"{c!r} is not a staged column of {load.source}")

@@ -34,7 +34,9 @@ class LocalStore(ObjectStore):
             if part == self.root:
                 break
             if part.is_symlink():
-                raise StoreError(f"{self.describe()}: {key!r} goes through a symbolic link; links are not data")
+                raise StoreError(
+                    f"{self.describe()}: {key!r} goes through a symbolic link; links are not data"
+                )
         return path
 
     def _key(self, path: Path) -> str:

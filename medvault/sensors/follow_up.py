@@ -1,0 +1,92 @@
+"""Nothing handed out is dropped: the drop sensor follows its ingest runs until each one succeeds.
+
+A sensor hands a file version out once (its cursor moves on), and Dagster never re-runs a run key. So
+the sensor remembers every ingest run it asked for; when one ends failed or canceled (after the
+instance's own run retries), it asks again after MEDVAULT_RERUN_DELAY_SECONDS with a new run key,
+up to MAX_ATTEMPTS times, and forgets a run once it succeeded.
+"""
+
+import json
+import time
+
+import dagster as dg
+
+from medvault.platform.config import env
+
+MAX_ATTEMPTS = 10
+FAILED = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+
+
+def split_cursor(cursor: str | None) -> tuple[str | None, dict]:
+    """(the drop scan's cursor, the runs still followed) from the sensor's stored cursor."""
+    if not cursor:
+        return None, {}
+    data = json.loads(cursor)
+    if isinstance(data, dict) and "scan" in data:
+        return data["scan"], data.get("open", {})
+    return cursor, {}  # a bare scan cursor
+
+
+def join_cursor(scan_cursor: str, open_runs: dict) -> str:
+    return json.dumps({"scan": scan_cursor, "open": open_runs}, separators=(",", ":"), sort_keys=True)
+
+
+def remember(open_runs: dict, requests: list[dg.RunRequest], now: float) -> None:
+    for request in requests:
+        if request.job_name == "ingest_job" and request.run_key:
+            open_runs[request.run_key] = {
+                "key": request.run_key,
+                "partition": str(request.partition_key),
+                "run_config": request.run_config,
+                "tags": dict(request.tags),
+                "at": now,
+                "attempt": 0,
+            }
+
+
+def follow_up(
+    instance: dg.DagsterInstance, open_runs: dict, log=None, now: float | None = None
+) -> list[dg.RunRequest]:
+    """New requests for followed runs that failed; drops succeeded ones from `open_runs` (in place)."""
+    now = time.time() if now is None else now
+    delay = float(env("MEDVAULT_RERUN_DELAY_SECONDS"))
+    again: list[dg.RunRequest] = []
+    for base, entry in list(open_runs.items()):
+        records = instance.get_run_records(
+            filters=dg.RunsFilter(tags={"dagster/run_key": entry["key"]}), limit=1
+        )
+        if not records:
+            continue  # not launched yet
+        record = records[0]
+        status = record.dagster_run.status
+        if status == dg.DagsterRunStatus.SUCCESS:
+            del open_runs[base]
+            continue
+        if status not in FAILED:
+            continue  # queued or running
+        ended = record.end_time or record.update_timestamp.timestamp()
+        if now - ended < delay:
+            continue
+        if entry["attempt"] + 1 > MAX_ATTEMPTS:
+            if log is not None:
+                log.error(
+                    f"giving up on {entry['partition']} after {MAX_ATTEMPTS} failed attempts; rerun it by hand"
+                )
+            del open_runs[base]
+            continue
+        entry["attempt"] += 1
+        entry["key"] = f"{base}#retry{entry['attempt']}"
+        entry["at"] = now
+        if log is not None:
+            log.warning(f"run for {entry['partition']} failed; asking again (attempt {entry['attempt']})")
+        date, site = entry["partition"].split("|")
+        again.append(
+            dg.RunRequest(
+                job_name="ingest_job",
+                run_key=entry["key"],
+                partition_key=dg.MultiPartitionKey({"site": site, "date": date}),
+                run_config=entry["run_config"],
+                tags={**entry["tags"], "medvault/attempt": str(entry["attempt"])},
+            )
+        )
+    return again
