@@ -36,31 +36,17 @@ from typing import TypeVar
 import paramiko
 
 from medvault.platform.stores.base import ObjectStore, StoredObject, StoreError
+from medvault.platform.stores.sftp_connect import (
+    Permanent,
+    UnknownHostKeyError,
+    describe_exc,
+    listdir_attr_lossless,
+    load_private_key,
+    open_pinned_sftp,
+)
 
 T = TypeVar("T")
 _CHUNK = 1024 * 1024
-
-
-class UnknownHostKeyError(paramiko.SSHException):
-    """The server is not in known_hosts (raised by the pinning policy; never retried)."""
-
-
-class _PinnedHostKeyPolicy(paramiko.RejectPolicy):
-    """paramiko's RejectPolicy with a distinct exception type, so it is not mistaken for a network error."""
-
-    def missing_host_key(self, client, hostname, key):
-        raise UnknownHostKeyError(
-            f"server {hostname!r} ({key.get_name()}) is not in known_hosts; add its host key to pin it"
-        )
-
-
-class _Permanent(Exception):
-    """A failure that retrying cannot fix (wrapped into StoreError by the caller)."""
-
-
-def _describe_exc(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class SftpStore(ObjectStore):
@@ -143,78 +129,21 @@ class SftpStore(ObjectStore):
         return path[len(base) :]
 
     # -- connection ---------------------------------------------------------------------------
-    def _load_key(self) -> paramiko.PKey:
-        if self._pkey is None:
-            if not os.path.isfile(self.key_file):
-                raise _Permanent(f"key file {self.key_file} does not exist")
-            try:
-                # paramiko wants the passphrase as bytes for OpenSSH-format keys (str raises TypeError)
-                secret = self._passphrase.encode() if isinstance(self._passphrase, str) else self._passphrase
-                self._pkey = paramiko.PKey.from_path(self.key_file, secret)
-            except paramiko.PasswordRequiredException as exc:
-                raise _Permanent(
-                    f"key file {self.key_file} is encrypted and no passphrase was given"
-                ) from exc
-            except Exception as exc:  # wrong passphrase, unsupported format, unreadable
-                raise _Permanent(f"cannot load key file {self.key_file}: {type(exc).__name__}") from exc
-        return self._pkey
-
     def _connect_once(self) -> paramiko.SFTPClient:
-        pkey = self._load_key()
-        if not os.path.isfile(self.known_hosts):
-            raise _Permanent(f"known_hosts file {self.known_hosts} does not exist; host keys must be pinned")
-        client = paramiko.SSHClient()
-        try:
-            client.load_host_keys(self.known_hosts)
-        except Exception as exc:
-            raise _Permanent(f"cannot read known_hosts {self.known_hosts}: {_describe_exc(exc)}") from exc
-        client.set_missing_host_key_policy(_PinnedHostKeyPolicy())
-        try:
-            client.connect(
-                hostname=self.host,
-                port=self.port,
-                username=self.username,
-                pkey=pkey,
-                look_for_keys=False,
-                allow_agent=False,
-                timeout=self.timeout,
-                banner_timeout=self.timeout,
-                auth_timeout=self.timeout,
-                channel_timeout=self.timeout,
-            )
-            sftp = client.open_sftp()
-            sftp.get_channel().settimeout(self.timeout)
-        except paramiko.BadHostKeyException as exc:
-            client.close()
-            raise _Permanent(
-                f"host key mismatch: the server offered {exc.key.get_name()} {exc.key.fingerprint} but "
-                f"{self.known_hosts} pins {exc.expected_key.fingerprint} (possible man-in-the-middle)"
-            ) from exc
-        except UnknownHostKeyError as exc:
-            client.close()
-            raise _Permanent(f"{exc} ({self.known_hosts})") from exc
-        except paramiko.AuthenticationException as exc:
-            client.close()
-            raise _Permanent(
-                f"authentication failed for user {self.username!r} with key file {self.key_file}: "
-                f"{type(exc).__name__}"
-            ) from exc
-        except BaseException:
-            client.close()
-            raise
-        if self._real_root is None:
-            try:
-                real = sftp.normalize(self.root)
-                st = sftp.stat(real)
-            except OSError as exc:
-                client.close()
-                raise _Permanent(
-                    f"root folder {self.root!r} is not accessible: {_describe_exc(exc)}"
-                ) from exc
-            if not statmod.S_ISDIR(st.st_mode or 0):
-                client.close()
-                raise _Permanent(f"root {self.root!r} is not a folder")
-            self._real_root = real
+        if self._pkey is None:
+            self._pkey = load_private_key(self.key_file, self._passphrase)
+        client, sftp, real_root = open_pinned_sftp(
+            self.host,
+            self.port,
+            self.username,
+            self._pkey,
+            self.key_file,
+            self.known_hosts,
+            self.timeout,
+            self.root,
+            self._real_root,
+        )
+        self._real_root = real_root
         self._client, self._sftp = client, sftp
         return sftp
 
@@ -258,12 +187,12 @@ class SftpStore(ObjectStore):
                     if sftp is None:
                         self._drop()
                         sftp = self._connect_once()
-                except _Permanent as exc:
+                except Permanent as exc:
                     raise StoreError(f"{self.describe()}: {op} failed (not retried): {exc}") from None
                 except Exception as exc:
                     if not self._is_transient(exc):
                         raise StoreError(
-                            f"{self.describe()}: {op} failed with key file {self.key_file}: {_describe_exc(exc)}"
+                            f"{self.describe()}: {op} failed with key file {self.key_file}: {describe_exc(exc)}"
                         ) from None
                     last = exc
                     continue
@@ -274,7 +203,7 @@ class SftpStore(ObjectStore):
                 except Exception as exc:
                     if not self._is_transient(exc):
                         raise StoreError(
-                            f"{self.describe()}: {op} {key!r} failed: {_describe_exc(exc)}"
+                            f"{self.describe()}: {op} {key!r} failed: {describe_exc(exc)}"
                         ) from exc
                     self._drop()
                     last = exc
@@ -282,7 +211,7 @@ class SftpStore(ObjectStore):
             raise StoreError(
                 f"{self.describe()}: {op}{target} failed after {attempts} attempt(s) "
                 f"(host {self.host}, port {self.port}, user {self.username!r}, key file {self.key_file}, "
-                f"timeout {self.timeout}s): {_describe_exc(last) if last else 'unknown error'}"
+                f"timeout {self.timeout}s): {describe_exc(last) if last else 'unknown error'}"
             )
 
     def close(self) -> None:
@@ -329,7 +258,7 @@ class SftpStore(ObjectStore):
 
     def _listdir(self, sftp: paramiko.SFTPClient, path: str) -> list[paramiko.SFTPAttributes]:
         try:
-            return sorted(_listdir_attr_lossless(sftp, path), key=lambda a: a.filename)
+            return sorted(listdir_attr_lossless(sftp, path), key=lambda a: a.filename)
         except FileNotFoundError:
             return []
         except OSError as exc:
@@ -519,32 +448,3 @@ class SftpStore(ObjectStore):
                 sftp.remove(path)
 
         self._run("delete", key, op)
-
-
-def _listdir_attr_lossless(sftp: paramiko.SFTPClient, path: str) -> list[paramiko.SFTPAttributes]:
-    """`SFTPClient.listdir_attr`, but a file name that is not UTF-8 arrives with surrogate escapes
-    (like `os.listdir`) instead of failing the whole listing; the ingest then quarantines that one file."""
-    from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR, SFTPError
-
-    t, msg = sftp._request(CMD_OPENDIR, sftp._adjust_cwd(path))
-    if t != CMD_HANDLE:
-        raise SFTPError("Expected handle")
-    handle = msg.get_binary()
-    entries = []
-    try:
-        while True:
-            try:
-                t, msg = sftp._request(CMD_READDIR, handle)
-            except EOFError:
-                break
-            if t != CMD_NAME:
-                raise SFTPError("Expected name response")
-            for _ in range(msg.get_int()):
-                filename = msg.get_binary().decode("utf-8", "surrogateescape")
-                longname = msg.get_binary().decode("utf-8", "replace")
-                attr = paramiko.SFTPAttributes._from_msg(msg, filename, longname)
-                if filename not in (".", ".."):
-                    entries.append(attr)
-    finally:
-        sftp._request(CMD_CLOSE, handle)
-    return entries
