@@ -102,6 +102,42 @@ def record(
     )
 
 
+def record_quarantined(
+    con: duckdb.DuckDBPyConnection,
+    quarantine,
+    path,
+    *,
+    site: str,
+    date: str,
+    store: str,
+    key: str,
+    sha256: str,
+    size: int,
+    run_id: str | None,
+    reason,
+    tag: str | None = None,
+) -> str:
+    """Copy a file (None: not readable) to the quarantine zone with its reason and record it; return its
+    quarantine key. `tag` names the quarantine entry when there is no content hash."""
+    name = key.rsplit("/", 1)[-1]
+    qkey = quarantine.put(path, site, date, tag or sha256, name, reason)
+    record(
+        con,
+        site=site,
+        date=date,
+        store=store,
+        key=key,
+        sha256=sha256,
+        size=size,
+        status="quarantined",
+        run_id=run_id,
+        quarantine_path=qkey,
+        reason_code=reason.code,
+        reason=reason.message,
+    )
+    return qkey
+
+
 def supersede_others(
     con: duckdb.DuckDBPyConnection, site: str, date: str, key: str, sha256: str, store: str
 ) -> int:

@@ -58,11 +58,6 @@ class ReceiveSummary:
         }
 
 
-def display_key(key: str) -> str:
-    """The key as valid UTF-8 text (a non-UTF-8 file name arrives with surrogate escapes)."""
-    return key.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
 def receive_partition(
     con: duckdb.DuckDBPyConnection,
     store: ObjectStore,
@@ -84,8 +79,7 @@ def receive_partition(
     changed for `settle_seconds` (runs launched without a sensor: backfills, manual runs). Anything
     else is left for a later run and counted as pending.
     """
-    summary = ReceiveSummary(site, date)
-    known = {(e.store, e.key, e.sha256): e for e in manifest.partition_entries(con, site, date)}
+    receiver = _Receiver(con, store, store_name, raw, quarantine, rules, site, date, run_id)
     objects = list(store.list_objects(f"{site}/{date}"))
     names = {o.key for o in objects}
     folder_done = f"{site}/{date}/{DROP_DONE_MARKER}" in names
@@ -101,185 +95,165 @@ def receive_partition(
             or now - obj.mtime >= settle_seconds
         )
         if not complete:
-            summary.pending += 1
+            receiver.summary.pending += 1
             continue
-        summary.files_seen += 1
-        _receive_one(con, store, store_name, raw, quarantine, rules, site, date, obj, known, summary, run_id)
-    return summary
+        receiver.summary.files_seen += 1
+        receiver.receive(obj)
+    return receiver.summary
 
 
-def _set_status(known: dict, store: str, key: str, sha: str, status: str) -> None:
-    """Keep the in-memory view of the partition's manifest in step with what was just written."""
-    if (store, key, sha) in known:
-        known[(store, key, sha)] = replace(known[(store, key, sha)], status=status)
+@dataclass
+class _Receiver:
+    """One partition on one store; `known` mirrors the partition's manifest rows as they are written."""
 
+    con: duckdb.DuckDBPyConnection
+    store: ObjectStore
+    store_name: str
+    raw: RawZone
+    quarantine: QuarantineZone
+    rules: Rules
+    site: str
+    date: str
+    run_id: str | None
 
-def _supersede(con, known: dict, site: str, date: str, key: str, sha: str, store: str) -> int:
-    n = manifest.supersede_others(con, site, date, key, sha, store)
-    for (st, k, s), entry in list(known.items()):
-        if st == store and k == key and s != sha and entry.status in manifest.ACTIVE:
-            _set_status(known, st, k, s, "superseded")
-    return n
+    def __post_init__(self) -> None:
+        self.summary = ReceiveSummary(self.site, self.date)
+        self.known = {
+            (e.store, e.key, e.sha256): e for e in manifest.partition_entries(self.con, self.site, self.date)
+        }
 
-
-def _receive_one(
-    con, store, store_name, raw, quarantine, rules, site, date, obj: StoredObject, known, summary, run_id
-):
-    key = display_key(obj.key)
-    name = key.rsplit("/", 1)[-1]
-    layout_fault: tuple[str, str] | None = None
-    if key != obj.key:
-        layout_fault = ("bad_file_name", f"{key!r}: the file name is not valid UTF-8")
-    else:
+    def receive(self, obj: StoredObject) -> None:
+        key = display_key(obj.key)
+        layout_fault: tuple[str, str] | None = None
+        if key != obj.key:
+            layout_fault = ("bad_file_name", f"{key!r}: the file name is not valid UTF-8")
+        else:
+            try:
+                parse_drop_key(key)
+            except DropLayoutError as exc:
+                layout_fault = (exc.code, str(exc))
         try:
-            parse_drop_key(key)
-        except DropLayoutError as exc:
-            layout_fault = (exc.code, str(exc))
+            with local_file(self.store, obj.key) as path:
+                self._accept(obj, key, path, layout_fault)
+        except StoreError:
+            if layout_fault is None:
+                if self.store.stat(obj.key) is None:
+                    return  # removed since it was listed: nothing to account for
+                raise  # the store failed (network, outage): the run fails and the file is tried again, never lost
+            # A key the store refuses to read (unsafe or undecodable name): record the name once, without a copy.
+            if (self.store_name, key, "") in self.known:
+                self.summary.unchanged += 1
+                return
+            self._reject(obj, key, None, "", *layout_fault)
 
-    def reject(
-        path, sha: str, code: str, message: str, row: int | None = None, column: str | None = None
-    ) -> None:
-        reason = Reason(code=code, message=message, file=key, row=row, column=column)
-        # unread files have no content hash: name their quarantine entry by the original key instead
-        tag = sha or hashlib.sha256(obj.key.encode("utf-8", "surrogateescape")).hexdigest()
-        qkey = quarantine.put(path, site, date, tag, name, reason)
+    def _accept(self, obj: StoredObject, key: str, path, layout_fault: tuple[str, str] | None) -> None:
+        sha = sha256_file(path)
+        known = self.known.get((self.store_name, key, sha))
+        if known is not None:
+            if known.status == "superseded":  # an older version dropped again on the same store wins again
+                self._supersede(key, sha)
+                manifest.reactivate(self.con, self.site, self.date, self.store_name, key, sha)
+                self._set_status(self.store_name, key, sha, "received")
+                self.summary.received += 1
+                self.summary.by_table[f"{known.system}.{known.source_table}"] += 1
+            else:
+                self.summary.unchanged += 1
+            return
+        if layout_fault is not None:
+            self._reject(obj, key, path, sha, *layout_fault)
+            return
+        # the same bytes already active under another name, or through another store: load them once
+        twin = next(
+            (
+                e
+                for (st, k, s), e in self.known.items()
+                if s == sha and (st, k) != (self.store_name, key) and e.status in manifest.ACTIVE
+            ),
+            None,
+        )
+        if twin is not None:
+            if twin.key == key:  # this store's file now matches another store's: its old version goes
+                self._supersede(key, sha)
+            where = f" from {twin.store}" if twin.store != self.store_name else ""
+            message = f"{key!r} has the same bytes as {twin.key!r}{where}, already received"
+            self._reject(obj, key, path, sha, "duplicate_content", message)
+            return
+        name = key.rsplit("/", 1)[-1]
+        try:
+            verdict = identify(path, name, self.rules)
+        except FileFault as fault:
+            self._reject(obj, key, path, sha, fault.code, fault.message, fault.row, fault.column)
+            return
+        raw_key = self.raw.put(path, self.site, self.date, verdict.system, verdict.version, sha, name)
+        self._supersede(key, sha)
         manifest.record(
-            con,
-            site=site,
-            date=date,
-            store=store_name,
+            self.con,
+            site=self.site,
+            date=self.date,
+            store=self.store_name,
             key=key,
             sha256=sha,
             size=obj.size,
-            status="quarantined",
-            run_id=run_id,
-            quarantine_path=qkey,
-            reason_code=code,
-            reason=message,
+            status="received",
+            run_id=self.run_id,
+            system=verdict.system,
+            version=verdict.version,
+            source_table=verdict.table,
+            raw_path=raw_key,
         )
-        known[(store_name, key, sha)] = manifest.ManifestEntry(
-            site, date, store_name, key, sha, obj.size, None, None, None, "quarantined", None
+        self.known[(self.store_name, key, sha)] = manifest.ManifestEntry(
+            self.site,
+            self.date,
+            self.store_name,
+            key,
+            sha,
+            obj.size,
+            verdict.system,
+            verdict.version,
+            verdict.table,
+            "received",
+            raw_key,
         )
-        summary.quarantined += 1
-        summary.reasons[code] += 1
+        self.summary.received += 1
+        self.summary.by_table[f"{verdict.system}.{verdict.table}"] += 1
+
+    def _reject(self, obj, key, path, sha: str, code: str, message: str, row=None, column=None) -> None:
+        # unread files have no content hash: their quarantine entry is named by the original key instead
+        tag = sha or hashlib.sha256(obj.key.encode("utf-8", "surrogateescape")).hexdigest()
+        manifest.record_quarantined(
+            self.con,
+            self.quarantine,
+            path,
+            site=self.site,
+            date=self.date,
+            store=self.store_name,
+            key=key,
+            sha256=sha,
+            size=obj.size,
+            run_id=self.run_id,
+            tag=tag,
+            reason=Reason(code=code, message=message, file=key, row=row, column=column),
+        )
+        self.known[(self.store_name, key, sha)] = manifest.ManifestEntry(
+            self.site, self.date, self.store_name, key, sha, obj.size, None, None, None, "quarantined", None
+        )
+        self.summary.quarantined += 1
+        self.summary.reasons[code] += 1
         log.warning("quarantined %s: %s", key, code)
 
-    try:
-        with local_file(store, obj.key) as path:
-            _accept(
-                con,
-                raw,
-                rules,
-                site,
-                date,
-                key,
-                name,
-                path,
-                obj,
-                known,
-                summary,
-                run_id,
-                store_name,
-                layout_fault,
-                reject,
-            )
-    except StoreError:
-        if layout_fault is None:
-            if store.stat(obj.key) is None:
-                return  # removed since it was listed: nothing to account for
-            raise  # the store failed (network, outage): the run fails and the file is tried again, never lost
-        # A key the store refuses to read (unsafe or undecodable name): record the name once, without a copy.
-        if (store_name, key, "") in known:
-            summary.unchanged += 1
-            return
-        reject(None, "", *layout_fault)
+    def _set_status(self, store: str, key: str, sha: str, status: str) -> None:
+        self.known[(store, key, sha)] = replace(self.known[(store, key, sha)], status=status)
+
+    def _supersede(self, key: str, sha: str) -> None:
+        """Earlier active versions of `key` on this store become superseded (in the table and in `known`)."""
+        self.summary.superseded += manifest.supersede_others(
+            self.con, self.site, self.date, key, sha, self.store_name
+        )
+        for (st, k, s), entry in list(self.known.items()):
+            if st == self.store_name and k == key and s != sha and entry.status in manifest.ACTIVE:
+                self._set_status(st, k, s, "superseded")
 
 
-def _accept(
-    con,
-    raw,
-    rules,
-    site,
-    date,
-    key,
-    name,
-    path,
-    obj,
-    known,
-    summary,
-    run_id,
-    store_name,
-    layout_fault,
-    reject,
-) -> None:
-    sha = sha256_file(path)
-    if (store_name, key, sha) in known:
-        if known[(store_name, key, sha)].status == "superseded":
-            # an older version dropped again on the same store wins again
-            summary.superseded += _supersede(con, known, site, date, key, sha, store_name)
-            manifest.reactivate(con, site, date, store_name, key, sha)
-            _set_status(known, store_name, key, sha, "received")
-            summary.received += 1
-            entry = known[(store_name, key, sha)]
-            summary.by_table[f"{entry.system}.{entry.source_table}"] += 1
-        else:
-            summary.unchanged += 1
-        return
-    if layout_fault is not None:
-        reject(path, sha, *layout_fault)
-        return
-    # the same bytes already active under another name, or through another store: load them once
-    twin = next(
-        (
-            e
-            for (st, k, s), e in known.items()
-            if s == sha and (st, k) != (store_name, key) and e.status in manifest.ACTIVE
-        ),
-        None,
-    )
-    if twin is not None:
-        if (
-            twin.key == key
-        ):  # this store's file now matches what another store delivered: its old version goes
-            summary.superseded += _supersede(con, known, site, date, key, sha, store_name)
-        where = f" from {twin.store}" if twin.store != store_name else ""
-        message = f"{key!r} has the same bytes as {twin.key!r}{where}, already received"
-        reject(path, sha, "duplicate_content", message)
-        return
-    try:
-        verdict = identify(path, name, rules)
-    except FileFault as fault:
-        reject(path, sha, fault.code, fault.message, fault.row, fault.column)
-        return
-    raw_key = raw.put(path, site, date, verdict.system, verdict.version, sha, name)
-    summary.superseded += _supersede(con, known, site, date, key, sha, store_name)
-    manifest.record(
-        con,
-        site=site,
-        date=date,
-        store=store_name,
-        key=key,
-        sha256=sha,
-        size=obj.size,
-        status="received",
-        run_id=run_id,
-        system=verdict.system,
-        version=verdict.version,
-        source_table=verdict.table,
-        raw_path=raw_key,
-    )
-    known[(store_name, key, sha)] = manifest.ManifestEntry(
-        site,
-        date,
-        store_name,
-        key,
-        sha,
-        obj.size,
-        verdict.system,
-        verdict.version,
-        verdict.table,
-        "received",
-        raw_key,
-    )
-    summary.received += 1
-    summary.by_table[f"{verdict.system}.{verdict.table}"] += 1
+def display_key(key: str) -> str:
+    """The key as valid UTF-8 text (a non-UTF-8 file name arrives with surrogate escapes)."""
+    return key.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

@@ -43,22 +43,19 @@ def quarantine_strays(
             ).fetchall()[0][0]
             if seen:
                 continue
-            reason = Reason(code=code, message=message, file=shown)
-            qkey = quarantine.put(path, STRAYS_SITE, found_on, sha, shown.rsplit("/", 1)[-1], reason)
-        manifest.record(
-            con,
-            site=STRAYS_SITE,
-            date=found_on,
-            store=store_name,
-            key=shown,
-            sha256=sha,
-            size=obj.size,
-            status="quarantined",
-            run_id=run_id,
-            quarantine_path=qkey,
-            reason_code=code,
-            reason=message,
-        )
+            manifest.record_quarantined(
+                con,
+                quarantine,
+                path,
+                site=STRAYS_SITE,
+                date=found_on,
+                store=store_name,
+                key=shown,
+                sha256=sha,
+                size=obj.size,
+                run_id=run_id,
+                reason=Reason(code=code, message=message, file=shown),
+            )
         log.warning("quarantined stray %s: %s", shown, code)
         new += 1
     return new
