@@ -12,6 +12,7 @@ from medvault.platform.pipeline.zones import QuarantineZone, RawZone
 from medvault.platform.rules import load_rules
 from medvault.platform.stores.local import LocalStore
 from medvault.platform.warehouse.db import Warehouse
+from tests.helpers import LocalZones
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,16 +28,7 @@ def test_resent_instance_is_quarantined_not_loaded_twice(tmp_path: Path):
     quarantine = QuarantineZone(LocalStore(tmp_path / "q"))
     lake = LocalStore(tmp_path / "lake")
     with Warehouse(tmp_path / "w.duckdb").connect() as con:
-        receive_partition(
-            con,
-            LocalStore(tmp_path / "drops"),
-            "local",
-            RawZone(lake),
-            quarantine,
-            rules,
-            "aurora_eye",
-            "2026-03-02",
-        )
+        LocalZones(tmp_path, rules).receive(con)
         summary = process_dicom(con, lake, quarantine, "aurora_eye", "2026-03-02")
         status = dict(
             con.execute(

@@ -17,30 +17,17 @@ from medvault.platform.rules import load_rules
 from medvault.platform.stores.local import LocalStore
 from medvault.platform.warehouse.db import Warehouse
 from medvault.runner import run_pending
+from tests.helpers import SMR01_HEADER as HEADER
+from tests.helpers import SMR01_ROW as ROW
+from tests.helpers import LocalZones
 
 ROOT = Path(__file__).resolve().parents[1]
-HEADER = (
-    "record_id,chi,admission_date,discharge_date,length_of_stay,sex,age_in_years,ethnic_group,marital_status,"
-    "postcode,main_condition,other_condition_1,other_condition_2,other_condition_3,other_condition_4,"
-    "main_operation_a,main_operation_b,modified_at\n"
-)
-ROW = "SMR{n},0101011234,2026-03-01,2026-03-02,1,1,40,1A,A,AB1 2CD,I10,,,,,,,2026-03-02T10:00:00\n"
 
 
 def _receive(tmp_path: Path, drops: Path, **kwargs):
-    rules = load_rules(ROOT / "rules")
+    zones = LocalZones(tmp_path, load_rules(ROOT / "rules"))
     with Warehouse(tmp_path / "w.duckdb").connect() as con:
-        summary = receive_partition(
-            con,
-            LocalStore(drops),
-            "local",
-            RawZone(LocalStore(tmp_path / "lake")),
-            QuarantineZone(LocalStore(tmp_path / "q")),
-            rules,
-            "aurora_eye",
-            "2026-03-02",
-            **kwargs,
-        )
+        summary = zones.receive(con, drops=drops.relative_to(tmp_path).as_posix(), **kwargs)
         keys = [r[0] for r in con.execute("SELECT key FROM ops.file_manifest ORDER BY key").fetchall()]
     return summary, keys
 

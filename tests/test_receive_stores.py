@@ -9,14 +9,10 @@ from medvault.platform.pipeline.zones import QuarantineZone, RawZone
 from medvault.platform.rules import load_rules
 from medvault.platform.stores.local import LocalStore
 from medvault.platform.warehouse.db import Warehouse
+from tests.helpers import SMR01_HEADER as HEADER
+from tests.helpers import SMR01_ROW as ROW
 
 ROOT = Path(__file__).resolve().parents[1]
-HEADER = (
-    "record_id,chi,admission_date,discharge_date,length_of_stay,sex,age_in_years,ethnic_group,marital_status,"
-    "postcode,main_condition,other_condition_1,other_condition_2,other_condition_3,other_condition_4,"
-    "main_operation_a,main_operation_b,modified_at\n"
-)
-ROW = "SMR{n},0101011234,2026-03-01,2026-03-02,1,1,40,1A,A,AB1 2CD,I10,,,,,,,2026-03-02T10:00:00\n"
 V1, V2 = HEADER + ROW.format(n=1), HEADER + ROW.format(n=2)
 
 

@@ -7,20 +7,16 @@ from pathlib import Path
 import pytest
 
 from medvault.platform.pipeline import stage as stage_module
-from medvault.platform.pipeline.receive import receive_partition
 from medvault.platform.pipeline.stage import stage_table
-from medvault.platform.pipeline.zones import QuarantineZone, RawZone
+from medvault.platform.pipeline.zones import QuarantineZone
 from medvault.platform.rules import load_rules
 from medvault.platform.stores.local import LocalStore
 from medvault.platform.warehouse.db import Warehouse
+from tests.helpers import SMR01_HEADER as HEADER
+from tests.helpers import SMR01_ROW as ROW
+from tests.helpers import LocalZones
 
 ROOT = Path(__file__).resolve().parents[1]
-HEADER = (
-    "record_id,chi,admission_date,discharge_date,length_of_stay,sex,age_in_years,ethnic_group,marital_status,"
-    "postcode,main_condition,other_condition_1,other_condition_2,other_condition_3,other_condition_4,"
-    "main_operation_a,main_operation_b,modified_at\n"
-)
-ROW = "SMR{n},0101011234,2026-03-01,2026-03-02,1,1,40,1A,A,AB1 2CD,I10,,,,,,,2026-03-02T10:00:00\n"
 
 
 def test_failed_stage_rolls_back_slice_and_statuses(tmp_path: Path, monkeypatch):
@@ -32,16 +28,7 @@ def test_failed_stage_rolls_back_slice_and_statuses(tmp_path: Path, monkeypatch)
     lake, quarantine = LocalStore(tmp_path / "lake"), QuarantineZone(LocalStore(tmp_path / "q"))
 
     def receive(con):
-        receive_partition(
-            con,
-            LocalStore(tmp_path / "drops"),
-            "local",
-            RawZone(lake),
-            quarantine,
-            rules,
-            "aurora_eye",
-            "2026-03-02",
-        )
+        LocalZones(tmp_path, rules).receive(con)
 
     def stage(con):
         return stage_table(
@@ -83,16 +70,7 @@ def test_undeclared_columns_reach_staging_typed(tmp_path: Path):
     rules = load_rules(ROOT / "rules")
     lake, quarantine = LocalStore(tmp_path / "lake"), QuarantineZone(LocalStore(tmp_path / "q"))
     with Warehouse(tmp_path / "w.duckdb").connect() as con:
-        receive_partition(
-            con,
-            LocalStore(tmp_path / "drops"),
-            "local",
-            RawZone(lake),
-            quarantine,
-            rules,
-            "aurora_eye",
-            "2026-03-02",
-        )
+        LocalZones(tmp_path, rules).receive(con)
         summary = stage_table(
             con, rules, lake, quarantine, "ndc_smr01", "admissions", "aurora_eye", "2026-03-02"
         )

@@ -11,9 +11,9 @@ from medvault.definitions import build_definitions
 from medvault.platform.config import Settings
 from medvault.platform.warehouse.db import Warehouse
 from medvault.runner import run_pending
+from tests.helpers import smr01_csv
 
 ROOT = Path(__file__).resolve().parents[1]
-GOOD = "record_id,chi,admission_date,discharge_date,length_of_stay,sex,age_in_years,ethnic_group,marital_status,postcode,main_condition,other_condition_1,other_condition_2,other_condition_3,other_condition_4,main_operation_a,main_operation_b,modified_at\n"
 
 
 def _settings(tmp_path: Path) -> Settings:
@@ -56,9 +56,7 @@ def test_sites_fresh_names_the_stale_site(tmp_path: Path):
     settings = _settings(tmp_path)
     folder = settings.drops / "aurora_eye" / "2026-03-02"
     folder.mkdir(parents=True)
-    (folder / "smr01_20260302.csv").write_text(
-        GOOD + "SMR1,0101011234,2026-03-01,2026-03-02,1,1,40,1A,A,AB1 2CD,I10,,,,,,,2026-03-02T10:00:00\n"
-    )
+    (folder / "smr01_20260302.csv").write_text(smr01_csv(1))
     (folder / "_DONE").write_text("")
     defs = build_definitions(settings)
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
