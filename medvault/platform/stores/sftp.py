@@ -88,21 +88,10 @@ class SftpStore(ObjectStore):
         return f"SftpStore({self.describe()!r})"
 
     @classmethod
-    def connect(
-        cls,
-        host: str,
-        port: int,
-        username: str,
-        key_file: str | Path,
-        known_hosts: str | Path,
-        root: str = "/",
-        passphrase: str | None = None,
-        timeout: float = 10,
-        retries: int = 3,
-        backoff: float = 0.5,
-    ) -> SftpStore:
-        """Open the connection now (failing fast with a clear StoreError) and return the store."""
-        store = cls(host, port, username, key_file, known_hosts, root, passphrase, timeout, retries, backoff)
+    def connect(cls, *args, **kwargs) -> SftpStore:
+        """Construct (same arguments as the constructor) and open the connection now, failing fast with a
+        clear StoreError."""
+        store = cls(*args, **kwargs)
         store._run("connect", "", lambda sftp: None)
         return store
 
