@@ -5,7 +5,7 @@ Part 1, CSV to staged rows. Generates a large `harmony_pacs` v2 extract (default
 (same seed, same bytes), drops it in a local drop folder `<drops>/<site>/<date>/` and times medvault's
 real path for that one (site, date) partition against a fresh warehouse:
 
-- receive: `receive_partition` (list, sha256, identify from the header, immutable raw copy, manifest row);
+- receive: `steps.receive.receive` (list, one copy into the lake, sha256, identify, raw zone, ledger row);
 - stage: `stage_table` (read, validate and type every column, reject bad rows with reasons, then one
   transaction inserting `staging.harmony_pacs__<table>` + `ops.rejected_rows` + manifest + watermark).
 
@@ -50,12 +50,13 @@ for extra in (REPO, Path(__file__).resolve().parent):
 import duckdb  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from medvault.platform.pipeline.receive import receive_partition  # noqa: E402
-from medvault.platform.pipeline.stage import stage_table  # noqa: E402
-from medvault.platform.pipeline.zones import QuarantineZone, RawZone  # noqa: E402
+from medvault.platform.config import Settings  # noqa: E402
+from medvault.platform.drops.layout import DROP_DONE_MARKER  # noqa: E402
 from medvault.platform.rules import load_rules  # noqa: E402
+from medvault.platform.steps.context import Engine  # noqa: E402
+from medvault.platform.steps.receive import receive  # noqa: E402
+from medvault.platform.steps.stage import stage_table  # noqa: E402
 from medvault.platform.stores.local import LocalStore  # noqa: E402
-from medvault.platform.warehouse.db import Warehouse  # noqa: E402
 
 SYSTEM = "harmony_pacs"
 SITE = "aurora_eye"
@@ -143,21 +144,21 @@ def run_medvault(csv: Path, work: Path, table: str, rules) -> tuple[list[Timing]
         os.link(csv, dropped)  # the drop is the same bytes; not timed
     except OSError:
         shutil.copyfile(csv, dropped)
+    (folder / DROP_DONE_MARKER).write_text("")  # the site marks its drop complete, as uploaders should
     store = LocalStore(drops)
-    lake = LocalStore(work / "lake")
-    raw, quarantine = RawZone(lake), QuarantineZone(LocalStore(work / "quarantine"))
-    warehouse = Warehouse(work / "warehouse.duckdb")
+    engine = Engine(Settings.from_env({"MEDVAULT_HOME": str(work)}), rules)
+    warehouse = engine.warehouse
 
     t0 = time.perf_counter()
-    with warehouse.connect() as con:
-        received = receive_partition(con, store, "local", raw, quarantine, rules, SITE, DATE, run_id="bench")
+    with engine.step(SITE, DATE, run_id="bench") as ctx:
+        received = receive(ctx, store, "local")
     t_receive = time.perf_counter() - t0
     if received.received != 1:
         raise RuntimeError(f"expected 1 received file, got {received.as_metadata()}")
 
     t0 = time.perf_counter()
-    with warehouse.connect() as con:
-        staged = stage_table(con, rules, lake, quarantine, SYSTEM, table, SITE, DATE)
+    with engine.step(SITE, DATE, run_id="bench") as ctx, warehouse.connect() as con:
+        staged = stage_table(ctx, con, SYSTEM, table)
         n_staged = con.execute(f"SELECT count(*) FROM staging.{SYSTEM}__{table}").fetchone()[0]
     t_stage = time.perf_counter() - t0
     if staged.rows_loaded != n_staged:

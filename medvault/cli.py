@@ -9,29 +9,35 @@ import time
 from datetime import date
 from pathlib import Path
 
-from medvault.platform.config import SETTINGS, Settings, env
+from medvault.platform.config import Settings, SettingsError, describe
+from medvault.platform.rules import RulesError
+
+
+def _report_rules(exc: RulesError) -> None:
+    """One line per rule problem, naming its file and key path (the `rules check` report)."""
+    print(f"rules check failed: {len(exc.problems)} problem(s)", file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  {problem}", file=sys.stderr)
+
+
+def _rules_dir(args) -> Path:
+    return Path(args.rules) if getattr(args, "rules", None) else Settings.from_env().rules
 
 
 def cmd_config(args) -> int:
-    """Print every setting with its current value (secrets masked)."""
-    for s in SETTINGS:
-        value = env(s.env)
-        if any(word in s.env for word in ("SECRET", "PASSPHRASE", "KEY_ID")) and value:
-            value = "***"
-        print(f"{s.env:32} {value or '(unset)'}")
+    """Print every setting with its current value (secrets and URL credentials masked)."""
+    for name, value in describe():
+        print(f"{name:32} {value}")
     return 0
 
 
 def cmd_rules_check(args) -> int:
-    from medvault.platform.rules import RulesError, load_rules
+    from medvault.platform.rules import load_rules
 
-    root = Path(args.rules or env("MEDVAULT_RULES"))
     try:
-        rules = load_rules(root)
+        rules = load_rules(_rules_dir(args))
     except RulesError as exc:
-        print(f"rules check failed: {len(exc.problems)} problem(s)", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+        _report_rules(exc)
         return 1
     tables = sum(len(s.tables) for s in rules.sources)
     print(
@@ -42,9 +48,9 @@ def cmd_rules_check(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    from medvault.platform.synth.generator import generate
+    from medvault.synth.generator import generate
 
-    out = Path(args.out or env("MEDVAULT_DROPS"))
+    out = Path(args.out) if args.out else Settings.from_env().drops
     summary = generate(
         out,
         sites=args.sites,
@@ -67,7 +73,7 @@ def cmd_identify(args) -> int:
     from medvault.platform.ingest.identify import identify
     from medvault.platform.rules import load_rules
 
-    rules = load_rules(args.rules or env("MEDVAULT_RULES"))
+    rules = load_rules(_rules_dir(args))
     path = Path(args.file)
     try:
         verdict = identify(path, path.name, rules)
@@ -193,8 +199,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; a problem the user can fix is one sentence (or the rules report) and exit 2."""
+    from medvault.platform.stores.base import StoreError
+    from medvault.platform.warehouse import WarehouseLocked
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except RulesError as exc:
+        _report_rules(exc)
+        return 2
+    except (SettingsError, StoreError, WarehouseLocked) as exc:
+        print(f"medvault: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from medvault.assets.ingest import announced, ingest_run_config
 from medvault.assets.partitions import SITE_PARTITIONS
 from medvault.jobs import INGEST_JOB, MARTS_JOB, STRAYS_JOB
 from medvault.platform.config import Settings
-from medvault.sensors.drop_sensors import evaluate_drop_scan, ingest_run_config
+from medvault.resources import RESOURCE_KEY
+from medvault.sensors.ingest import evaluate_drop_scan
 
 CURSOR_KEY = "medvault/headless_cursor/{store}"
 # Console output of headless runs: warnings and errors only (the full event log is in the instance/UI).
@@ -41,12 +43,9 @@ def _already_done(instance: dg.DagsterInstance, run_key: str) -> bool:
     return bool(runs)
 
 
-def _scan(
-    defs: dg.Definitions, instance: dg.DagsterInstance, store: str, settings: Settings, cursor: str | None
-):
-    drop_stores = defs.resources["drop_stores"]
+def _scan(defs: dg.Definitions, instance: dg.DagsterInstance, store: str, cursor: str | None):
     known = set(instance.get_dynamic_partitions(SITE_PARTITIONS.name))
-    return evaluate_drop_scan(store, drop_stores, cursor, known, settings.lookback_days)
+    return evaluate_drop_scan(store, defs.resources[RESOURCE_KEY], cursor, known)
 
 
 def run_pending(
@@ -63,12 +62,12 @@ def run_pending(
     for store in settings.stores:
         key = CURSOR_KEY.format(store=store)
         cursor = None if full else instance.run_storage.get_cursor_values({key}).get(key)
-        result, scanned = _scan(defs, instance, store, settings, cursor)
+        result, scanned = _scan(defs, instance, store, cursor)
         if settle_seconds and scanned.pending:
             time.sleep(
                 settle_seconds
             )  # a file without a marker is stable once size+mtime hold across two looks
-            more, scanned = _scan(defs, instance, store, settings, result.cursor)
+            more, scanned = _scan(defs, instance, store, result.cursor)
             result = dg.SensorResult(
                 run_requests=_merge(result.run_requests, more.run_requests),
                 dynamic_partitions_requests=[
@@ -134,10 +133,6 @@ def run_pending(
     return report
 
 
-def _files(request: dg.RunRequest) -> dict[str, str]:
-    return dict(request.run_config["ops"]["raw__drops"]["config"]["files"])
-
-
 def _merge(first: list[dg.RunRequest], second: list[dg.RunRequest]) -> list[dg.RunRequest]:
     """Run requests of two looks, one per partition (the later look covers the files of both)."""
     others = [r for r in [*first, *second] if r.partition_key is None]
@@ -145,8 +140,8 @@ def _merge(first: list[dg.RunRequest], second: list[dg.RunRequest]) -> list[dg.R
     for request in (r for r in second if r.partition_key is not None):
         earlier = by_partition.get(str(request.partition_key))
         if earlier is not None:
-            files = {**_files(earlier), **_files(request)}
-            store = earlier.run_config["ops"]["raw__drops"]["config"]["store"]
+            store, files = announced(earlier.run_config)
+            files = {**files, **announced(request.run_config)[1]}
             request = request.with_replaced_attrs(
                 run_key=f"{earlier.run_key}+{request.run_key}",
                 run_config=ingest_run_config(store, files),

@@ -1,13 +1,16 @@
-"""Small fixtures-as-functions shared by the pipeline tests: an SMR01 extract and a local receive."""
+"""Small fixtures-as-functions shared by the pipeline tests: an SMR01 extract, a step context over a
+temp folder, and a local receive."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from medvault.platform.pipeline.receive import ReceiveSummary, receive_partition
-from medvault.platform.pipeline.zones import QuarantineZone, RawZone
+from medvault.platform.config import Settings
 from medvault.platform.rules import Rules
+from medvault.platform.steps.context import Engine, StepContext
+from medvault.platform.steps.receive import ReceiveSummary, receive
 from medvault.platform.stores.local import LocalStore
+from medvault.platform.zones import QuarantineZone, RawZone
 
 SMR01_HEADER = (
     "record_id,chi,admission_date,discharge_date,length_of_stay,sex,age_in_years,ethnic_group,marital_status,"
@@ -18,8 +21,32 @@ SMR01_ROW = "SMR{n},0101011234,2026-03-01,2026-03-02,1,1,40,1A,A,AB1 2CD,I10,,,,
 
 
 def smr01_csv(*numbers: int) -> str:
-    """A valid SMR01 admissions extract with one row per record number."""
+    """A valid SMR01 extract with one row per record number."""
     return SMR01_HEADER + "".join(SMR01_ROW.format(n=n) for n in numbers)
+
+
+def step_context(
+    root: Path,
+    rules: Rules,
+    site: str | None = "aurora_eye",
+    date: str | None = "2026-03-02",
+    run_id: str | None = None,
+    *,
+    lake: str = "lake",
+    quarantine: str = "q",
+    warehouse: str = "w.duckdb",
+) -> StepContext:
+    """A step context whose lake, quarantine and warehouse are `root/<name>`."""
+    settings = Settings.from_env(
+        {
+            "MEDVAULT_HOME": str(root),
+            "MEDVAULT_DROPS": str(root / "drops"),
+            "MEDVAULT_LAKE": str(root / lake),
+            "MEDVAULT_QUARANTINE": str(root / quarantine),
+            "MEDVAULT_WAREHOUSE": str(root / warehouse),
+        }
+    )
+    return Engine(settings, rules).step(site, date, run_id)
 
 
 class LocalZones:
@@ -32,23 +59,21 @@ class LocalZones:
         self.raw = RawZone(self.lake)
         self.quarantine = QuarantineZone(LocalStore(tmp_path / "q"))
 
+    def context(
+        self, site: str = "aurora_eye", date: str = "2026-03-02", run_id: str | None = None
+    ) -> StepContext:
+        return step_context(self.tmp, self.rules, site, date, run_id)
+
     def receive(
         self,
-        con,
+        con=None,
         site: str = "aurora_eye",
         date: str = "2026-03-02",
         drops: str = "drops",
         store_name: str = "local",
+        run_id: str | None = None,
         **kwargs,
     ) -> ReceiveSummary:
-        return receive_partition(
-            con,
-            LocalStore(self.tmp / drops),
-            store_name,
-            self.raw,
-            self.quarantine,
-            self.rules,
-            site,
-            date,
-            **kwargs,
-        )
+        """Receive `tmp/<drops>/<site>/<date>/` (`con`, when given, is the test's own open connection)."""
+        with self.context(site, date, run_id) as ctx:
+            return receive(ctx, LocalStore(self.tmp / drops), store_name, **kwargs)

@@ -169,7 +169,7 @@ def _files(tmp_path: Path, ct: Path) -> list[tuple[str, str, Path]]:
 def test_extract_rows_loop(tmp_path, ct):
     df, faults = extract_rows(_files(tmp_path, ct))
     assert list(df.columns) == list(COLUMNS)
-    assert list(df["sha256"]) == ["sha-op", "sha-ct"]
+    assert list(df["_sha256"]) == ["sha-op", "sha-ct"]
     assert list(df["modality"]) == ["OP", "CT"]
     assert df.loc[0, "laterality"] == "R" and df.loc[0, "study_date"] == date(2026, 1, 2)
     assert str(df["rows"].dtype) == "Int64"

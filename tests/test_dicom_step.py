@@ -6,13 +6,13 @@ from pathlib import Path
 
 from pydicom.data import get_testdata_file
 
-from medvault.platform.pipeline.dicom_step import process_dicom
-from medvault.platform.pipeline.receive import receive_partition
-from medvault.platform.pipeline.zones import QuarantineZone, RawZone
 from medvault.platform.rules import load_rules
+from medvault.platform.steps.dicom import process as process_dicom
+from medvault.platform.steps.receive import receive
 from medvault.platform.stores.local import LocalStore
 from medvault.platform.warehouse.db import Warehouse
-from tests.helpers import LocalZones
+from medvault.platform.zones import QuarantineZone
+from tests.helpers import LocalZones, step_context
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,17 +26,16 @@ def test_resent_instance_is_quarantined_not_loaded_twice(tmp_path: Path):
     (folder / "_DONE").write_text("")
     rules = load_rules(ROOT / "rules")
     quarantine = QuarantineZone(LocalStore(tmp_path / "q"))
-    lake = LocalStore(tmp_path / "lake")
     with Warehouse(tmp_path / "w.duckdb").connect() as con:
         LocalZones(tmp_path, rules).receive(con)
-        summary = process_dicom(con, lake, quarantine, "aurora_eye", "2026-03-02")
+        summary = process_dicom(step_context(tmp_path, rules))
         status = dict(
             con.execute(
                 "SELECT key, status || ':' || coalesce(reason_code, '') FROM ops.file_manifest"
             ).fetchall()
         )
-        rows = con.execute("SELECT source_key FROM dicom.instances").fetchall()
-        again = process_dicom(con, lake, quarantine, "aurora_eye", "2026-03-02")
+        rows = con.execute("SELECT _source_key FROM dicom.instances").fetchall()
+        again = process_dicom(step_context(tmp_path, rules))
         rows_again = con.execute("SELECT count(*) FROM dicom.instances").fetchall()[0][0]
     assert (summary.loaded, summary.quarantined) == (1, 1)
     assert status == {
@@ -94,22 +93,11 @@ def test_changed_image_and_old_bytes_under_a_new_name(tmp_path: Path):
     folder.mkdir(parents=True)
     (folder / "_DONE").write_text("")
     rules = load_rules(ROOT / "rules")
-    quarantine = QuarantineZone(LocalStore(tmp_path / "q"))
-    lake = LocalStore(tmp_path / "lake")
     with Warehouse(tmp_path / "w.duckdb").connect() as con:
 
         def run():
-            receive_partition(
-                con,
-                LocalStore(tmp_path / "drops"),
-                "local",
-                RawZone(lake),
-                quarantine,
-                rules,
-                "aurora_eye",
-                "2026-03-02",
-            )
-            return process_dicom(con, lake, quarantine, "aurora_eye", "2026-03-02")
+            receive(step_context(tmp_path, rules), LocalStore(tmp_path / "drops"), "local")
+            return process_dicom(step_context(tmp_path, rules))
 
         (folder / "img1.dcm").write_bytes(original)
         run()
@@ -117,10 +105,10 @@ def test_changed_image_and_old_bytes_under_a_new_name(tmp_path: Path):
         (folder / "img9.dcm").write_bytes(original)
         run()
         status = sorted(con.execute("SELECT key, status FROM ops.file_manifest").fetchall())
-        rows = sorted(con.execute("SELECT source_key, sop_instance_uid FROM dicom.instances").fetchall())
+        rows = sorted(con.execute("SELECT _source_key, sop_instance_uid FROM dicom.instances").fetchall())
         again = run()
         rows_again = sorted(
-            con.execute("SELECT source_key, sop_instance_uid FROM dicom.instances").fetchall()
+            con.execute("SELECT _source_key, sop_instance_uid FROM dicom.instances").fetchall()
         )
     assert status == [
         ("aurora_eye/2026-03-02/img1.dcm", "loaded"),

@@ -18,9 +18,9 @@ import pytest
 from medvault.definitions import build_definitions
 from medvault.platform.config import Settings
 from medvault.platform.status import collect
-from medvault.platform.synth.generator import generate
 from medvault.platform.warehouse.db import Warehouse
 from medvault.runner import run_pending
+from medvault.synth.generator import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 SITES, DAYS, SEED = 2, 2, 11
@@ -83,7 +83,8 @@ def test_rows_reconcile_with_generator(demo):
         ((site, str(date), table.replace(".", "__")), n)
         for site, date, table, n in _query(
             settings,
-            "SELECT site, date, source_table, count(DISTINCT (sha256, row_number)) FROM ops.rejected_rows GROUP BY ALL",
+            "SELECT site, date, system || '.' || source_table, count(DISTINCT (sha256, row_number)) "
+            "FROM ops.rejected_rows GROUP BY ALL",
         )
     )
     for count in summary["counts"]:

@@ -12,10 +12,10 @@ import pydicom
 import pytest
 
 from medvault.platform.drops.layout import DROP_DONE_MARKER, parse_drop_key
-from medvault.platform.synth.generator import generate
-from medvault.platform.synth.ids import is_valid_chi
-from medvault.platform.synth.pacs import HEADERS, SOP_CLASSES
-from medvault.platform.synth.sites import site_specs
+from medvault.synth.generator import generate
+from medvault.synth.ids import is_valid_chi
+from medvault.synth.pacs import HEADERS, SOP_CLASSES
+from medvault.synth.sites import site_specs
 
 START = date(2026, 3, 2)
 

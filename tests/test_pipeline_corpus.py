@@ -29,17 +29,19 @@ import pydicom
 import pytest
 
 from medvault.platform.drops.layout import DropLayoutError, parse_drop_key
-from medvault.platform.pipeline.dicom_step import DicomSummary, process_dicom
-from medvault.platform.pipeline.receive import ReceiveSummary, receive_partition
-from medvault.platform.pipeline.stage import StageSummary, stage_table
-from medvault.platform.pipeline.zones import QuarantineZone, RawZone
 from medvault.platform.rules.models import Rules
+from medvault.platform.steps.dicom import DicomSummary
+from medvault.platform.steps.dicom import process as process_dicom
+from medvault.platform.steps.receive import ReceiveSummary, receive
+from medvault.platform.steps.stage import StageSummary, stage_table
 from medvault.platform.stores.base import ObjectStore, StoreError
 from medvault.platform.stores.local import LocalStore
 from medvault.platform.stores.s3 import S3Store
-from medvault.platform.synth.generator import generate
-from medvault.platform.warehouse.db import Warehouse, table_exists
+from medvault.platform.warehouse import Warehouse, table_exists
+from medvault.platform.zones import QuarantineZone, RawZone
+from medvault.synth.generator import generate
 from tests.corpus.build import PACS_V1_HEADER, Case, build_corpus, corpus_rules
+from tests.helpers import step_context
 
 SITE, DATE = "corpus_site", "2024-05-01"
 PREFIX = f"{SITE}/{DATE}/"
@@ -201,32 +203,25 @@ class Platform:
         self.quarantine = QuarantineZone(LocalStore(self.root / "quarantine"))
         self.warehouse = Warehouse(self.root / "warehouse.duckdb")
 
+    def context(self, site: str = SITE, date: str = DATE, run_id: str | None = None):
+        return step_context(
+            self.root, self.rules, site, date, run_id, quarantine="quarantine", warehouse="warehouse.duckdb"
+        )
+
     def receive(self, store_name: str = "local", site: str = SITE, date: str = DATE) -> ReceiveSummary:
-        with self.warehouse.connect() as con:
-            return receive_partition(
-                con,
-                self.drops,
-                store_name,
-                self.raw,
-                self.quarantine,
-                self.rules,
-                site,
-                date,
-                run_id="t",
-                settle_seconds=0,  # every file here is complete; tests/test_receive_stability.py covers uploads
-            )
+        # every file here is complete; tests/test_receive_stability.py covers uploads
+        return receive(self.context(site, date, "t"), self.drops, store_name, settle_seconds=0)
 
     def stage(
         self, tables=None, site: str = SITE, date: str = DATE
     ) -> tuple[dict[tuple[str, str], StageSummary], DicomSummary | None]:
         with self.warehouse.connect() as con:
+            ctx = self.context(site, date)
             out = {
-                (system, table): stage_table(
-                    con, self.rules, self.raw.store, self.quarantine, system, table, site, date
-                )
+                (system, table): stage_table(ctx, con, system, table)
                 for system, table in (tables or self.rules.staged_tables())
             }
-            dicom = None if tables else process_dicom(con, self.raw.store, self.quarantine, site, date)
+            dicom = None if tables else process_dicom(ctx)
         return out, dicom
 
     def snapshot(self) -> Snapshot:
@@ -243,7 +238,7 @@ class Platform:
                 ).fetchall()
             ]
             rejected = con.execute(
-                'SELECT key, sha256, source_table, row_number, "column", reason_code, reason '
+                "SELECT key, sha256, system || '.' || source_table, row_number, \"column\", reason_code, reason "
                 "FROM ops.rejected_rows ORDER BY ALL"
             ).fetchall()
             staged = {}
@@ -268,7 +263,7 @@ class Platform:
             dicom = []
             if table_exists(con, "dicom", "instances"):
                 dicom = con.execute(
-                    "SELECT source_key, sha256, sop_instance_uid, study_uid FROM dicom.instances ORDER BY ALL"
+                    "SELECT _source_key, _sha256, sop_instance_uid, study_uid FROM dicom.instances ORDER BY ALL"
                 ).fetchall()
         return Snapshot(manifest, rejected, staged, ids, dicom)
 

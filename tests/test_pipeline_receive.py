@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from medvault.platform.pipeline.receive import ReceiveSummary, receive_partition
-from medvault.platform.pipeline.stage import stage_table
-from medvault.platform.pipeline.zones import QuarantineZone, RawZone
+from medvault.platform.steps.receive import ReceiveSummary, receive
+from medvault.platform.steps.stage import stage_table
 from medvault.platform.stores.local import LocalStore
 from medvault.platform.warehouse.db import Warehouse
+from medvault.platform.zones import QuarantineZone, RawZone
 from tests.corpus.build import PACS_V1_HEADER, PACS_V2_HEADER, corpus_rules
+from tests.helpers import step_context
 
 SITE, DATE, OTHER_DATE = "site_a", "2024-05-01", "2024-05-02"
 RULES = corpus_rules()
@@ -62,25 +63,18 @@ class Env:
         return path
 
     def receive(self, date: str = DATE, run_id: str = "run-1") -> ReceiveSummary:
-        with self.warehouse.connect() as con:
-            return receive_partition(
-                con,
-                self.drops,
-                "local_drops",
-                self.raw,
-                self.quarantine,
-                RULES,
-                SITE,
-                date,
-                run_id,
-                settle_seconds=0,  # every file here is complete; tests/test_receive_stability.py covers uploads
-            )
+        ctx = step_context(
+            self.root, RULES, SITE, date, run_id, quarantine="quarantine", warehouse="warehouse.duckdb"
+        )
+        # every file here is complete; tests/test_receive_stability.py covers uploads
+        return receive(ctx, self.drops, "local_drops", settle_seconds=0)
 
     def stage_studies(self, date: str = DATE):
+        ctx = step_context(
+            self.root, RULES, SITE, date, quarantine="quarantine", warehouse="warehouse.duckdb"
+        )
         with self.warehouse.connect() as con:
-            return stage_table(
-                con, RULES, self.raw.store, self.quarantine, "harmony_pacs", "studies", SITE, date
-            )
+            return stage_table(ctx, con, "harmony_pacs", "studies")
 
     def query(self, sql: str, params=None) -> list[tuple]:
         with self.warehouse.connect(read_only=True) as con:

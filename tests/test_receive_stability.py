@@ -11,15 +11,14 @@ import pytest
 
 from medvault.definitions import build_definitions
 from medvault.platform.config import Settings
-from medvault.platform.pipeline.receive import receive_partition
-from medvault.platform.pipeline.zones import QuarantineZone, RawZone
 from medvault.platform.rules import load_rules
+from medvault.platform.steps.receive import receive
 from medvault.platform.stores.local import LocalStore
 from medvault.platform.warehouse.db import Warehouse
 from medvault.runner import run_pending
 from tests.helpers import SMR01_HEADER as HEADER
 from tests.helpers import SMR01_ROW as ROW
-from tests.helpers import LocalZones
+from tests.helpers import LocalZones, step_context
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -123,14 +122,9 @@ def test_a_store_failure_mid_read_fails_the_run_and_loses_nothing(tmp_path: Path
     (folder / "smr01_a.csv").write_text(HEADER + ROW.format(n=1))
     (folder / "_DONE").write_text("")
     rules = load_rules(ROOT / "rules")
-    zones = RawZone(LocalStore(tmp_path / "lake")), QuarantineZone(LocalStore(tmp_path / "q"))
     with Warehouse(tmp_path / "w.duckdb").connect() as con:
         with pytest.raises(StoreError, match="failed after 3 attempts"):
-            receive_partition(
-                con, Flaky(tmp_path / "drops"), "local", *zones, rules, "aurora_eye", "2026-03-02"
-            )
+            receive(step_context(tmp_path, rules), Flaky(tmp_path / "drops"), "local")
         assert con.execute("SELECT count(*) FROM ops.file_manifest").fetchall() == [(0,)], "not quarantined"
-        summary = receive_partition(
-            con, LocalStore(tmp_path / "drops"), "local", *zones, rules, "aurora_eye", "2026-03-02"
-        )
+        summary = receive(step_context(tmp_path, rules), LocalStore(tmp_path / "drops"), "local")
     assert summary.received == 1

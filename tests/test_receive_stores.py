@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from medvault.platform.pipeline.receive import receive_partition
-from medvault.platform.pipeline.zones import QuarantineZone, RawZone
 from medvault.platform.rules import load_rules
+from medvault.platform.steps.receive import receive
 from medvault.platform.stores.local import LocalStore
 from medvault.platform.warehouse.db import Warehouse
+from medvault.platform.zones import QuarantineZone, RawZone
 from tests.helpers import SMR01_HEADER as HEADER
 from tests.helpers import SMR01_ROW as ROW
+from tests.helpers import step_context
 
 ROOT = Path(__file__).resolve().parents[1]
 V1, V2 = HEADER + ROW.format(n=1), HEADER + ROW.format(n=2)
@@ -33,16 +34,7 @@ class TwoStores:
     def receive(self, *stores: str) -> list[tuple]:
         with self.warehouse.connect() as con:
             for store in stores:
-                receive_partition(
-                    con,
-                    LocalStore(self.tmp / store),
-                    store,
-                    self.raw,
-                    self.quarantine,
-                    self.rules,
-                    "aurora_eye",
-                    "2026-03-02",
-                )
+                receive(step_context(self.tmp, self.rules), LocalStore(self.tmp / store), store)
             return con.execute(
                 "SELECT store, substr(sha256, 1, 6), status, coalesce(reason_code, '') FROM ops.file_manifest "
                 "ORDER BY store, received_at"

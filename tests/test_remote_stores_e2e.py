@@ -13,9 +13,9 @@ import pytest
 
 from medvault.definitions import build_definitions
 from medvault.platform.config import Settings
-from medvault.platform.synth.generator import generate
 from medvault.platform.warehouse.db import Warehouse
 from medvault.runner import run_pending
+from medvault.synth.generator import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 

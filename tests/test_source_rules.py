@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from medvault.platform.rules.loader import load_rules
-from medvault.platform.synth.generator import generate
-from medvault.platform.synth.sites import catalogue_size, site_specs
+from medvault.synth.generator import generate
+from medvault.synth.sites import catalogue_size, site_specs
 
 RULES = Path(__file__).resolve().parent.parent / "rules"
 PII_COLUMNS = {"patient_id", "chi", "patient_name", "birth_date", "postcode", "referring_physician"}

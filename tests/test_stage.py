@@ -6,15 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from medvault.platform.pipeline import stage as stage_module
-from medvault.platform.pipeline.stage import stage_table
-from medvault.platform.pipeline.zones import QuarantineZone
+from medvault.platform.ledger.files import FileLedger
 from medvault.platform.rules import load_rules
-from medvault.platform.stores.local import LocalStore
+from medvault.platform.steps.stage import stage_table
 from medvault.platform.warehouse.db import Warehouse
 from tests.helpers import SMR01_HEADER as HEADER
 from tests.helpers import SMR01_ROW as ROW
-from tests.helpers import LocalZones
+from tests.helpers import LocalZones, step_context
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,15 +23,12 @@ def test_failed_stage_rolls_back_slice_and_statuses(tmp_path: Path, monkeypatch)
     (folder / "smr01_a.csv").write_text(HEADER + ROW.format(n=1) + ROW.format(n=2))
     (folder / "_DONE").write_text("")
     rules = load_rules(ROOT / "rules")
-    lake, quarantine = LocalStore(tmp_path / "lake"), QuarantineZone(LocalStore(tmp_path / "q"))
 
     def receive(con):
         LocalZones(tmp_path, rules).receive(con)
 
     def stage(con):
-        return stage_table(
-            con, rules, lake, quarantine, "ndc_smr01", "admissions", "aurora_eye", "2026-03-02"
-        )
+        return stage_table(step_context(tmp_path, rules), con, "ndc_smr01", "admissions")
 
     with Warehouse(tmp_path / "w.duckdb").connect() as con:
         receive(con)
@@ -46,7 +41,7 @@ def test_failed_stage_rolls_back_slice_and_statuses(tmp_path: Path, monkeypatch)
         def broken(*args, **kwargs):
             raise RuntimeError("disk full")
 
-        monkeypatch.setattr(stage_module.manifest, "mark_loaded", broken)
+        monkeypatch.setattr(FileLedger, "loaded", broken)
         with pytest.raises(RuntimeError, match="disk full"):
             stage(con)
         after = con.execute("SELECT key, status, rows_loaded FROM ops.file_manifest ORDER BY key").fetchall()
@@ -68,12 +63,9 @@ def test_undeclared_columns_reach_staging_typed(tmp_path: Path):
     )
     (folder / "_DONE").write_text("")
     rules = load_rules(ROOT / "rules")
-    lake, quarantine = LocalStore(tmp_path / "lake"), QuarantineZone(LocalStore(tmp_path / "q"))
     with Warehouse(tmp_path / "w.duckdb").connect() as con:
         LocalZones(tmp_path, rules).receive(con)
-        summary = stage_table(
-            con, rules, lake, quarantine, "ndc_smr01", "admissions", "aurora_eye", "2026-03-02"
-        )
+        summary = stage_table(step_context(tmp_path, rules), con, "ndc_smr01", "admissions")
         rows = con.execute(
             "SELECT record_id, _extras->>'$.ward_code', json_type(_extras->'$.ward_code'), _extras->>'$.seen_on' "
             "FROM staging.ndc_smr01__admissions ORDER BY 1"

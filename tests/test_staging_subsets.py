@@ -9,8 +9,8 @@ import pytest
 
 from medvault.definitions import build_definitions
 from medvault.platform.config import Settings
-from medvault.platform.synth.generator import generate
 from medvault.platform.warehouse.db import Warehouse
+from medvault.synth.generator import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTITION = dg.MultiPartitionKey({"site": "aurora_eye", "date": "2026-03-02"})

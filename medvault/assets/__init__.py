@@ -1,1 +1,1 @@
-"""Assets by layer: raw, staging, dicom, vault, marts."""
+"""Assets by domain: ingest (raw, staging), dicom, vault, marts, ops (platform checks)."""

@@ -8,6 +8,8 @@ README table and `medvault config` stay in step with the code.
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -34,8 +36,16 @@ SETTINGS: tuple[Setting, ...] = (
         "Folder of YAML rules: sites.yaml, sources/<system>/<version>.yaml, vault/.",
     ),
     Setting("MEDVAULT_DROPS", "$MEDVAULT_HOME/drops", "Local drop folder watched by the local store sensor."),
-    Setting("MEDVAULT_LAKE", "$MEDVAULT_HOME/lake", "Lake root: immutable raw copies under lake/raw/."),
-    Setting("MEDVAULT_QUARANTINE", "$MEDVAULT_HOME/quarantine", "Quarantined files and their JSON reasons."),
+    Setting(
+        "MEDVAULT_LAKE",
+        "$MEDVAULT_HOME/lake",
+        "Lake root (a folder, s3://bucket/prefix or sftp://host/path): landing/ and immutable raw/ copies.",
+    ),
+    Setting(
+        "MEDVAULT_QUARANTINE",
+        "$MEDVAULT_HOME/quarantine",
+        "Quarantined files and their JSON reasons (a folder, s3:// or sftp:// location).",
+    ),
     Setting(
         "MEDVAULT_WAREHOUSE", "$MEDVAULT_HOME/warehouse.duckdb", "The DuckDB warehouse file (one writer)."
     ),
@@ -89,7 +99,7 @@ def _expand(value: str, home: Path) -> str:
     return value.replace("$MEDVAULT_HOME", str(home))
 
 
-def env(name: str, environ: dict[str, str] | None = None) -> str:
+def env(name: str, environ: Mapping[str, str] | None = None) -> str:
     """The value of a documented setting, falling back to its default."""
     environ = os.environ if environ is None else environ
     setting = next((s for s in SETTINGS if s.env == name), None)
@@ -100,40 +110,137 @@ def env(name: str, environ: dict[str, str] | None = None) -> str:
     return _expand(raw, home)
 
 
+SECRET_WORDS = ("SECRET", "PASSPHRASE", "KEY_ID", "PASSWORD", "TOKEN")
+_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)([^@/]*)@", re.IGNORECASE)
+
+
+def mask_url(value: str) -> str:
+    """A URL with its user-info (credentials) replaced: scheme://***@host/..."""
+    return _USERINFO.sub(r"\1***@", value)
+
+
+def describe(environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """Every setting with its current value, secrets and URL credentials masked (for `medvault config`)."""
+    out = []
+    for s in SETTINGS:
+        value = env(s.env, environ)
+        if value and any(word in s.env for word in SECRET_WORDS):
+            value = "***"
+        out.append((s.env, mask_url(value) if value else "(unset)"))
+    return out
+
+
+def location(value: str) -> Path | str:
+    """A store location: a URL (s3://bucket/prefix, sftp://host/path) stays text, a folder is resolved."""
+    return value if "://" in value else Path(value).resolve()
+
+
+class SettingsError(ValueError):
+    """A setting has a value medvault cannot use; the message names the variable."""
+
+
+def _int(name: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {text!r}") from None
+
+
+def _float(name: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {text!r}") from None
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    bucket: str = ""
+    prefix: str = ""
+    endpoint_url: str = ""
+    region: str = "us-east-1"
+
+
+@dataclass(frozen=True)
+class SftpSettings:
+    host: str = ""
+    port: int = 22
+    user: str = ""
+    key_file: str = ""
+    known_hosts: str = ""
+    root: str = "/"
+    key_passphrase: str = field(default="", repr=False)  # a secret: never printed
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Resolved locations of the embedded default; build with `Settings.from_env()`."""
+    """Every setting, resolved once from the environment (`Settings.from_env()`) and passed down."""
 
     home: Path
     rules: Path
     drops: Path
-    lake: Path
-    quarantine: Path
+    lake: Path | str
+    quarantine: Path | str
     warehouse: Path
     dagster_home: Path
     start_date: date
-    stores: tuple[str, ...] = field(default=("local",))
+    stores: tuple[str, ...] = ("local",)
     lookback_days: int = 3
+    freshness_hours: float = 36.0
+    settle_seconds: float = 60.0
+    rerun_delay_seconds: float = 600.0
+    sensor_interval: int = 30
+    s3: S3Settings = field(default_factory=S3Settings)
+    sftp: SftpSettings = field(default_factory=SftpSettings)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         def get(name: str) -> str:
             return env(name, environ)
 
+        try:
+            start = date.fromisoformat(get("MEDVAULT_START_DATE"))
+        except ValueError:
+            raise SettingsError(
+                f"MEDVAULT_START_DATE must be a date (YYYY-MM-DD), got {get('MEDVAULT_START_DATE')!r}"
+            ) from None
         return cls(
             home=Path(get("MEDVAULT_HOME")).resolve(),
             rules=Path(get("MEDVAULT_RULES")).resolve(),
             drops=Path(get("MEDVAULT_DROPS")).resolve(),
-            lake=Path(get("MEDVAULT_LAKE")).resolve(),
-            quarantine=Path(get("MEDVAULT_QUARANTINE")).resolve(),
+            lake=location(get("MEDVAULT_LAKE")),
+            quarantine=location(get("MEDVAULT_QUARANTINE")),
             warehouse=Path(get("MEDVAULT_WAREHOUSE")).resolve(),
             dagster_home=Path(get("DAGSTER_HOME")).resolve(),
-            start_date=date.fromisoformat(get("MEDVAULT_START_DATE")),
+            start_date=start,
             stores=tuple(s.strip() for s in get("MEDVAULT_STORES").split(",") if s.strip()),
-            lookback_days=int(get("MEDVAULT_LOOKBACK_DAYS")),
+            lookback_days=_int("MEDVAULT_LOOKBACK_DAYS", get("MEDVAULT_LOOKBACK_DAYS")),
+            freshness_hours=_float("MEDVAULT_FRESHNESS_HOURS", get("MEDVAULT_FRESHNESS_HOURS")),
+            settle_seconds=_float("MEDVAULT_SETTLE_SECONDS", get("MEDVAULT_SETTLE_SECONDS")),
+            rerun_delay_seconds=_float("MEDVAULT_RERUN_DELAY_SECONDS", get("MEDVAULT_RERUN_DELAY_SECONDS")),
+            sensor_interval=_int("MEDVAULT_SENSOR_INTERVAL", get("MEDVAULT_SENSOR_INTERVAL")),
+            s3=S3Settings(
+                bucket=get("MEDVAULT_S3_BUCKET"),
+                prefix=get("MEDVAULT_S3_PREFIX"),
+                endpoint_url=get("MEDVAULT_S3_ENDPOINT_URL"),
+                region=get("MEDVAULT_S3_REGION"),
+            ),
+            sftp=SftpSettings(
+                host=get("MEDVAULT_SFTP_HOST"),
+                port=_int("MEDVAULT_SFTP_PORT", get("MEDVAULT_SFTP_PORT")),
+                user=get("MEDVAULT_SFTP_USER"),
+                key_file=get("MEDVAULT_SFTP_KEY_FILE"),
+                known_hosts=get("MEDVAULT_SFTP_KNOWN_HOSTS"),
+                root=get("MEDVAULT_SFTP_ROOT"),
+                key_passphrase=get("MEDVAULT_SFTP_KEY_PASSPHRASE"),
+            ),
         )
 
+    def local_folders(self) -> list[Path]:
+        """The folders of the embedded default this configuration uses (remote locations excluded)."""
+        folders = [self.home, self.drops, self.dagster_home, self.warehouse.parent]
+        return folders + [p for p in (self.lake, self.quarantine) if isinstance(p, Path)]
+
     def ensure_folders(self) -> None:
-        for folder in (self.home, self.drops, self.lake, self.quarantine, self.dagster_home):
+        for folder in self.local_folders():
             folder.mkdir(parents=True, exist_ok=True)
-        self.warehouse.parent.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,11 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from medvault.platform.ledger import Ledger
+from medvault.platform.warehouse import row_count
+
+DATA_ZONES = ("staging", "dicom", "vault", "marts")
+
 
 @dataclass
 class LayerCounts:
@@ -19,33 +24,17 @@ class LayerCounts:
 
 
 def collect(con: duckdb.DuckDBPyConnection) -> LayerCounts:
-    counts = LayerCounts()
-    counts.files = dict(
-        con.execute("SELECT status, count(*) FROM ops.file_manifest GROUP BY 1 ORDER BY 1").fetchall()
-    )
-    received, loaded, rejected = con.execute(
-        "SELECT coalesce(sum(rows_received), 0), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_rejected), 0) "
-        "FROM ops.file_manifest WHERE status = 'loaded' AND system <> 'dicom'"
-    ).fetchone()
-    counts.rows_received, counts.rows_loaded, counts.rows_rejected = int(received), int(loaded), int(rejected)
-    counts.quarantine_reasons = dict(
-        con.execute(
-            "SELECT reason_code, count(*) FROM ops.file_manifest WHERE status = 'quarantined' GROUP BY 1 ORDER BY 1"
-        ).fetchall()
-    )
-    counts.reject_reasons = dict(
-        con.execute(
-            "SELECT reason_code, count(DISTINCT (sha256, row_number)) FROM ops.rejected_rows GROUP BY 1 ORDER BY 1"
-        ).fetchall()
-    )
+    reports = Ledger(con).reports
+    counts = LayerCounts(files=reports.status_counts())
+    counts.rows_received, counts.rows_loaded, counts.rows_rejected = reports.tabular_rows()
+    counts.quarantine_reasons = reports.quarantine_reasons()
+    counts.reject_reasons = reports.reject_reasons()
     tables = con.execute(
         "SELECT table_schema, table_name FROM information_schema.tables "
-        "WHERE table_schema IN ('staging', 'dicom', 'vault', 'marts') AND table_type = 'BASE TABLE' ORDER BY 1, 2"
+        f"WHERE table_schema IN {DATA_ZONES} AND table_type = 'BASE TABLE' ORDER BY 1, 2"
     ).fetchall()
     for schema, name in tables:
-        counts.tables[f"{schema}.{name}"] = con.execute(f'SELECT count(*) FROM {schema}."{name}"').fetchone()[
-            0
-        ]
+        counts.tables[f"{schema}.{name}"] = row_count(con, schema, name)
     return counts
 
 
@@ -72,7 +61,7 @@ def summarize(con: duckdb.DuckDBPyConnection) -> str:
     by_zone: dict[str, int] = {}
     for name, n in c.tables.items():
         by_zone[name.split(".")[0]] = by_zone.get(name.split(".")[0], 0) + n
-    for zone in ("staging", "dicom", "vault", "marts"):
+    for zone in DATA_ZONES:
         lines.append(f"  {zone:16}: {by_zone.get(zone, 0)}")
         lines.extend(f"      {name:44} {n}" for name, n in c.tables.items() if name.startswith(zone + "."))
     return "\n".join(lines)

@@ -1,7 +1,5 @@
-"""Thin Dagster resources over the engine: the warehouse writer, the zones and rules, the drop stores."""
+"""The one Dagster resource: the engine (settings, rules, stores, warehouse), under the key `medvault`."""
 
-from medvault.resources.drop_stores import DropStoresResource
-from medvault.resources.platform import PlatformResource
-from medvault.resources.warehouse import WarehouseResource
+from medvault.resources.platform import RESOURCE_KEY, MedvaultResource, build_engine
 
-__all__ = ["DropStoresResource", "PlatformResource", "WarehouseResource"]
+__all__ = ["RESOURCE_KEY", "MedvaultResource", "build_engine"]

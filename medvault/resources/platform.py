@@ -1,33 +1,29 @@
-"""Rules, lake and quarantine locations: what every pipeline step needs besides the warehouse."""
+"""The engine as a Dagster resource: settings resolved once from the environment, rules loaded once.
+
+Why a plain object and not a ConfigurableResource: every value already comes from the environment
+(`Settings`), secrets included, so nothing is copied into run configuration or run snapshots. S3
+clients are made with dagster-aws's `S3Resource`, the same client the engine would build itself.
+"""
 
 from __future__ import annotations
 
-from functools import cached_property
-
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 
-from medvault.platform.pipeline.zones import QuarantineZone, RawZone
-from medvault.platform.rules import Rules, load_rules
-from medvault.platform.stores.local import LocalStore
+from medvault.platform.config import Settings
+from medvault.platform.rules import Rules
+from medvault.platform.steps.context import Engine
+from medvault.platform.stores.open import StoreFactory
+
+RESOURCE_KEY = "medvault"
 
 
-class PlatformResource(dg.ConfigurableResource):
-    rules_dir: str
-    lake_dir: str
-    quarantine_dir: str
+def build_engine(settings: Settings, rules: Rules | None = None) -> Engine:
+    def s3_client():
+        s3 = S3Resource(endpoint_url=settings.s3.endpoint_url or None, region_name=settings.s3.region or None)
+        return s3.get_client()
 
-    @cached_property
-    def _rules(self) -> Rules:
-        return load_rules(self.rules_dir)
+    return Engine(settings, rules, StoreFactory(settings, s3_client=s3_client))
 
-    def rules(self) -> Rules:
-        return self._rules
 
-    def lake(self) -> LocalStore:
-        return LocalStore(self.lake_dir)
-
-    def raw_zone(self) -> RawZone:
-        return RawZone(self.lake())
-
-    def quarantine_zone(self) -> QuarantineZone:
-        return QuarantineZone(LocalStore(self.quarantine_dir))
+MedvaultResource = dg.ResourceParam[Engine]

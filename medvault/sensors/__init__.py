@@ -1,1 +1,1 @@
-"""Sensors: one per enabled drop store, and the mart refresh after ingest."""
+"""Sensors by domain: ingest (one per enabled drop store, with run follow-up) and marts (refresh)."""

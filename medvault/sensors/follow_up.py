@@ -11,7 +11,8 @@ import time
 
 import dagster as dg
 
-from medvault.platform.config import env
+from medvault.assets.partitions import parse_partition_key, partition_key
+from medvault.jobs import INGEST_JOB
 
 MAX_ATTEMPTS = 10
 FAILED = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
@@ -33,7 +34,7 @@ def join_cursor(scan_cursor: str, open_runs: dict) -> str:
 
 def remember(open_runs: dict, requests: list[dg.RunRequest], now: float) -> None:
     for request in requests:
-        if request.job_name == "ingest_job" and request.run_key:
+        if request.job_name == INGEST_JOB and request.run_key:
             open_runs[request.run_key] = {
                 "key": request.run_key,
                 "partition": str(request.partition_key),
@@ -45,11 +46,11 @@ def remember(open_runs: dict, requests: list[dg.RunRequest], now: float) -> None
 
 
 def follow_up(
-    instance: dg.DagsterInstance, open_runs: dict, log=None, now: float | None = None
+    instance: dg.DagsterInstance, open_runs: dict, log=None, now: float | None = None, delay: float = 600.0
 ) -> list[dg.RunRequest]:
-    """New requests for followed runs that failed; drops succeeded ones from `open_runs` (in place)."""
+    """New requests for followed runs that failed (`delay` seconds after they ended); drops succeeded
+    ones from `open_runs` (in place)."""
     now = time.time() if now is None else now
-    delay = float(env("MEDVAULT_RERUN_DELAY_SECONDS"))
     again: list[dg.RunRequest] = []
     for base, entry in list(open_runs.items()):
         records = instance.get_run_records(
@@ -79,12 +80,11 @@ def follow_up(
         entry["at"] = now
         if log is not None:
             log.warning(f"run for {entry['partition']} failed; asking again (attempt {entry['attempt']})")
-        date, site = entry["partition"].split("|")
         again.append(
             dg.RunRequest(
-                job_name="ingest_job",
+                job_name=INGEST_JOB,
                 run_key=entry["key"],
-                partition_key=dg.MultiPartitionKey({"site": site, "date": date}),
+                partition_key=partition_key(*parse_partition_key(entry["partition"])),
                 run_config=entry["run_config"],
                 tags={**entry["tags"], "medvault/attempt": str(entry["attempt"])},
             )

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from medvault.platform.dicom.header import DicomFault, read_header
+from medvault.platform.warehouse import transaction
 
 # column -> DuckDB type; the DataFrame of extract_rows has exactly these columns in this order
 COLUMNS: dict[str, str] = {
@@ -43,12 +44,12 @@ COLUMNS: dict[str, str] = {
     "transfer_syntax": "VARCHAR",
     "patient_id": "VARCHAR",  # PII
     "file_size": "BIGINT",
-    "sha256": "VARCHAR",
-    "source_key": "VARCHAR",
+    "_sha256": "VARCHAR",
+    "_source_key": "VARCHAR",
 }
 PII_COLUMNS = ("patient_id",)
 _INT_COLUMNS = [c for c, t in COLUMNS.items() if t in ("INTEGER", "BIGINT")]
-_NOT_NULL = {"sop_instance_uid", "study_uid", "series_uid", "sop_class_uid", "sha256", "source_key"}
+_NOT_NULL = {"sop_instance_uid", "study_uid", "series_uid", "sop_class_uid", "_sha256", "_source_key"}
 
 PROCESS_THRESHOLD = 256  # files; below this a plain loop is faster than starting workers
 MAX_WORKERS = 8
@@ -64,8 +65,8 @@ def _one(item: FileItem, check_pixels: bool = False) -> tuple[dict | None, tuple
         return None, (fault.code, fault.message, fault.tag)
     except Exception as exc:  # never let one file kill the batch
         return None, ("unreadable", f"{key}: {type(exc).__name__}", None)
-    row["sha256"] = sha256
-    row["source_key"] = key
+    row["_sha256"] = sha256
+    row["_source_key"] = key
     return row, None
 
 
@@ -127,13 +128,10 @@ def ensure_instances_table(con) -> None:
     con.execute(instances_ddl())
 
 
-def write_instances(
-    con, site: str, day: date | str, df: pd.DataFrame, *, in_transaction: bool = False
-) -> int:
+def write_instances(con, site: str, day: date | str, df: pd.DataFrame) -> int:
     """Replace the (site, date) slice of `dicom.instances` with `df` in one transaction; return rows.
 
-    With `in_transaction=True` the caller has already begun a transaction (to commit the slice together
-    with its bookkeeping) and commits or rolls it back itself."""
+    Inside the caller's open transaction it joins it (the slice commits with its bookkeeping)."""
     if isinstance(day, str):
         day = date.fromisoformat(day)
     missing = [c for c in COLUMNS if c not in df.columns]
@@ -146,21 +144,25 @@ def write_instances(
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     con.register(view, df[list(COLUMNS)])
     try:
-        if not in_transaction:
-            con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute("DELETE FROM dicom.instances WHERE _site = ? AND _date = ?", [site, day])
             row = con.execute(
                 f"INSERT INTO dicom.instances ({cols}, _site, _date, _loaded_at) "
                 f"SELECT {select}, ?, ?, ? FROM {view}",
                 [site, day, loaded_at],
             ).fetchall()[0]
-            if not in_transaction:
-                con.execute("COMMIT")
-        except BaseException:
-            if not in_transaction:
-                con.execute("ROLLBACK")
-            raise
     finally:
         con.unregister(view)
     return int(row[0]) if row else 0
+
+
+def instances_on_other_dates(con, site: str, day: date | str) -> int:
+    """SOP Instance UIDs of this (site, date) slice also loaded from another date of the same site."""
+    return int(
+        con.execute(
+            """SELECT count(DISTINCT a.sop_instance_uid) FROM dicom.instances a JOIN dicom.instances b
+               ON a.sop_instance_uid = b.sop_instance_uid AND a._site = b._site AND a._date <> b._date
+               WHERE a._site = ? AND a._date = ?""",
+            [site, day],
+        ).fetchall()[0][0]
+    )

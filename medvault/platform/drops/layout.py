@@ -15,6 +15,8 @@ SITE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MARKER_SUFFIXES = (".done",)
 PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".filepart")
 DROP_DONE_MARKER = "_DONE"
+# files outside the convention are quarantined under this pseudo-site (it can never be a real site code)
+STRAYS_SITE = "_strays"
 
 
 @dataclass(frozen=True)
@@ -84,3 +86,8 @@ def parse_drop_key(key: str) -> DropPath:
     if name.startswith("."):
         raise DropLayoutError("hidden_file", f"{key!r}: hidden files are not data")
     return DropPath(site, day, name)
+
+
+def display_key(key: str) -> str:
+    """The key as valid UTF-8 text (a non-UTF-8 file name arrives with surrogate escapes)."""
+    return key.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

@@ -13,8 +13,8 @@ empty string -> NULL. Typing uses TRY_ casts so a bad value becomes NULL (and a 
 
 from __future__ import annotations
 
-from medvault.platform.ingest.sql import ql
 from medvault.platform.rules.models import SQL_TYPES, ColumnDef
+from medvault.platform.warehouse.sql import quote_literal as ql
 
 WHITESPACE_CHARS = " \t\r\n\u00a0\ufeff"
 WHITESPACE = ql(WHITESPACE_CHARS)

@@ -14,7 +14,7 @@ import contextlib
 import json
 from datetime import UTC, datetime, timedelta
 
-from medvault.platform.ingest.sql import ql
+from medvault.platform.warehouse.sql import quote_literal as ql
 
 NUMBER_KEYS = ("$numberLong", "$numberInt", "$numberDouble", "$numberDecimal")
 UDF_NAME = "medvault_ejson_unwrap"

@@ -9,8 +9,9 @@ that is a single object or scalar instead of an array counts as a one-element ar
 from __future__ import annotations
 
 from medvault.platform.ingest import ejson
-from medvault.platform.ingest.sql import json_path, qi
 from medvault.platform.rules.models import ChildDef
+from medvault.platform.warehouse.sql import json_path
+from medvault.platform.warehouse.sql import quote_ident as qi
 
 IS_RECORD = "(json_type(elem) = 'OBJECT' AND NOT coalesce(starts_with(json_keys(elem)[1], '$'), false))"
 SCALAR = f"CASE WHEN {IS_RECORD} OR json_type(elem) = 'ARRAY' THEN NULL ELSE {ejson.scalar_sql('elem')} END"

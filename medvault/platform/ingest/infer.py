@@ -20,7 +20,8 @@ always present). A value that does not fit the inferred type is kept as a JSON s
 from __future__ import annotations
 
 from medvault.platform.ingest.coerce import WHITESPACE, typed_sql
-from medvault.platform.ingest.sql import qi, ql
+from medvault.platform.warehouse.sql import quote_ident as qi
+from medvault.platform.warehouse.sql import quote_literal as ql
 
 ORDER = ("integer", "float", "date", "timestamp", "boolean", "json")
 NO_LEADING_ZERO = "NOT regexp_matches({v}, '^[+-]?0[0-9]')"

@@ -27,9 +27,10 @@ from medvault.platform.ingest.identify import COMPATIBLE, SEPARATORS, norm
 from medvault.platform.ingest.infer import extras_view, infer_types
 from medvault.platform.ingest.readers import read_raw
 from medvault.platform.ingest.sniff import Sniff, sniff
-from medvault.platform.ingest.sql import qi, ql
 from medvault.platform.ingest.validate import check, duplicates_sql, rejects_sql
 from medvault.platform.rules.models import SourceDef, TableDef
+from medvault.platform.warehouse.sql import quote_ident as qi
+from medvault.platform.warehouse.sql import quote_literal as ql
 
 REJECTED_COLUMNS = '(row_number BIGINT, "column" VARCHAR, value VARCHAR, reason_code VARCHAR, reason VARCHAR)'
 

@@ -7,8 +7,8 @@ hold an identifier even when the rules do not mark it pii. For pii columns: type
 
 from __future__ import annotations
 
-from medvault.platform.ingest.sql import qi
 from medvault.platform.rules.models import TableDef
+from medvault.platform.warehouse.sql import quote_ident as qi
 
 
 def profile(con, table: str, table_def: TableDef) -> dict[str, dict]:

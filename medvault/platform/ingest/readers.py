@@ -26,7 +26,9 @@ import duckdb
 from medvault.platform.ingest import ejson
 from medvault.platform.ingest.faults import FileFault
 from medvault.platform.ingest.sniff import DELIMITER_NAMES, Sniff, iter_bytes
-from medvault.platform.ingest.sql import json_path, qi, ql
+from medvault.platform.warehouse.sql import json_path
+from medvault.platform.warehouse.sql import quote_ident as qi
+from medvault.platform.warehouse.sql import quote_literal as ql
 
 EXTRA_FIELDS = 8  # fields read beyond the header width, to count fields of too-long rows
 VALUE_LIMIT = 200

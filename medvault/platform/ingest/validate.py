@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from medvault.platform.ingest.coerce import clean_sql, literal_sql, sql_type, typed_sql
-from medvault.platform.ingest.sql import qi, ql
 from medvault.platform.rules.models import ColumnDef
+from medvault.platform.warehouse.sql import quote_ident as qi
+from medvault.platform.warehouse.sql import quote_literal as ql
 
 VALUE_LIMIT = 200
 DATE_HINT = {

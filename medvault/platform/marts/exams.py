@@ -9,7 +9,7 @@ still reconcile with the vault.
 
 from __future__ import annotations
 
-from medvault.platform.vault.ddl import hash_column, table_name
+from medvault.platform.vault.model import hash_column, table_name
 
 HUB = "hub_event"
 SATELLITE = "sat_event_study_details"

@@ -25,14 +25,11 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+from medvault.platform.warehouse.sql import quote_ident
+
 DELIMITER = "||"
 NULL_MARKER = "^^"
 HASH_SQL_TYPE = "BLOB"  # 16 raw MD5 bytes
-
-
-def quote(name: str) -> str:
-    """Quote an identifier for DuckDB."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _escape_sql(expr: str) -> str:
@@ -69,7 +66,7 @@ def hashdiff_sql(columns: Sequence[str], *, alias: str | None = None) -> str:
     if not columns:
         raise ValueError("a hashdiff needs at least one column")
     prefix = f"{alias}." if alias else ""
-    exprs = [prefix + quote(c) for c in sorted(columns)]
+    exprs = [prefix + quote_ident(c) for c in sorted(columns)]
     return f"unhex(md5({_concat_sql(exprs, upper=False)}))"
 
 

@@ -1,0 +1,49 @@
+"""Parsed DICOM headers kept in the lake, so images are parsed once, where they are fetched.
+
+The receive step parses every image it fetches (it holds the bytes then) and saves the headers of one
+fetch as `headers/<site>/<date>/<landing id>.json`, keyed by content hash: a header is a function of
+the bytes. The DICOM step later reads these small files instead of the images, and parses an image
+itself only when no saved header covers it (data received before headers were kept).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+from medvault.platform.dicom.header import DicomFault, read_header
+from medvault.platform.stores.base import ObjectStore, join_key
+
+
+def parse(path: Path, name: str) -> dict:
+    """{"row": header fields} or {"fault": {"code", "message", "tag"}} for one file."""
+    try:
+        row = read_header(path, name=name).as_dict()
+    except DicomFault as fault:
+        return {"fault": {"code": fault.code, "message": fault.message, "tag": fault.tag}}
+    except Exception as exc:  # one odd file never stops the others
+        return {"fault": {"code": "unreadable", "message": f"{name}: {type(exc).__name__}", "tag": None}}
+    return {"row": {k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()}}
+
+
+class HeaderStore:
+    def __init__(self, lake: ObjectStore):
+        self.store = lake
+
+    @staticmethod
+    def prefix(site: str, date: str) -> str:
+        return join_key("headers", site, date)
+
+    def save(self, site: str, date: str, landing_id: str, headers: dict[str, dict]) -> None:
+        if headers:
+            key = join_key(self.prefix(site, date), f"{landing_id}.json")
+            self.store.put_bytes(key, json.dumps(headers, sort_keys=True).encode())
+
+    def load(self, site: str, date: str) -> dict[str, dict]:
+        """Every saved header of the partition, by content hash (later fetches win; they are identical)."""
+        out: dict[str, dict] = {}
+        for obj in sorted(self.store.list_objects(self.prefix(site, date)), key=lambda o: o.key):
+            if obj.key.endswith(".json"):
+                out.update(json.loads(self.store.read_bytes(obj.key)))
+        return out

@@ -1,0 +1,51 @@
+"""The ledger: the one owner of the `ops` schema (file manifest and history, rejected rows, watermarks,
+load audit). Every other module reads and writes the platform's bookkeeping through `Ledger`.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from medvault.platform.ledger.audit import LoadAudit, LoadRecord
+from medvault.platform.ledger.files import FileEntry, FileLedger, FileRef, RowCounts
+from medvault.platform.ledger.reports import LedgerReports, Reconciliation
+from medvault.platform.ledger.rows import RejectionLedger, WatermarkLedger
+from medvault.platform.ledger.schema import ensure_ops
+from medvault.platform.ledger.statuses import (
+    ACTIVE,
+    FILE_STATUSES,
+    LOADED,
+    QUARANTINED,
+    RECEIVED,
+    SUPERSEDED,
+)
+
+
+class Ledger:
+    """The platform's bookkeeping on one warehouse connection: `files`, `rejections`, `watermarks`,
+    `audit` and read-only `reports`. Writes join the caller's open transaction, if any."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        ensure_ops(con)
+        self.con = con
+        self.files = FileLedger(con)
+        self.rejections = RejectionLedger(con)
+        self.watermarks = WatermarkLedger(con)
+        self.audit = LoadAudit(con)
+        self.reports = LedgerReports(con)
+
+
+__all__ = [
+    "ACTIVE",
+    "FILE_STATUSES",
+    "LOADED",
+    "QUARANTINED",
+    "RECEIVED",
+    "SUPERSEDED",
+    "FileEntry",
+    "FileRef",
+    "Ledger",
+    "LoadRecord",
+    "Reconciliation",
+    "RowCounts",
+]

@@ -1,0 +1,105 @@
+"""The `ops` schema: the platform's bookkeeping, created and written by the ledger alone.
+
+- `file_manifest`: one row per received file content (site, date, store, key, sha256), its current status;
+- `file_events`: every status change of a file (from, to, reason, run, time), appended, never updated;
+- `rejected_rows`: rows a validation rule refused, with the file, row, column and reason;
+- `watermarks`: the newest modified time loaded per (site, system, table);
+- `load_audit`: what each step wrote per target table and partition (rows in, rows inserted, run, time).
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import duckdb
+
+from medvault.platform.ledger.statuses import FILE_STATUSES
+
+_STATUS_CHECK = ", ".join(f"'{s}'" for s in FILE_STATUSES)
+
+OPS_DDL = f"""
+CREATE SCHEMA IF NOT EXISTS ops;
+CREATE TABLE IF NOT EXISTS ops.file_manifest (
+    site            VARCHAR NOT NULL,
+    date            DATE NOT NULL,
+    store           VARCHAR NOT NULL,
+    key             VARCHAR NOT NULL,
+    sha256          VARCHAR NOT NULL,
+    size            BIGINT NOT NULL,
+    system          VARCHAR,
+    version         VARCHAR,
+    source_table    VARCHAR,
+    status          VARCHAR NOT NULL CHECK (status IN ({_STATUS_CHECK})),
+    reason_code     VARCHAR,
+    reason          VARCHAR,
+    rows_received   BIGINT,
+    rows_loaded     BIGINT,
+    rows_rejected   BIGINT,
+    raw_path        VARCHAR,
+    quarantine_path VARCHAR,
+    run_id          VARCHAR,
+    received_at     TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    updated_at      TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    PRIMARY KEY (site, date, store, key, sha256)
+);
+CREATE TABLE IF NOT EXISTS ops.file_events (
+    site         VARCHAR NOT NULL,
+    date         DATE NOT NULL,
+    store        VARCHAR NOT NULL,
+    key          VARCHAR NOT NULL,
+    sha256       VARCHAR NOT NULL,
+    from_status  VARCHAR,
+    to_status    VARCHAR NOT NULL,
+    reason_code  VARCHAR,
+    reason       VARCHAR,
+    run_id       VARCHAR,
+    changed_at   TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS ops.rejected_rows (
+    site         VARCHAR NOT NULL,
+    date         DATE NOT NULL,
+    sha256       VARCHAR NOT NULL,
+    key          VARCHAR NOT NULL,
+    system       VARCHAR NOT NULL,
+    source_table VARCHAR NOT NULL,
+    row_number   BIGINT,
+    "column"     VARCHAR,
+    value        VARCHAR,
+    reason_code  VARCHAR NOT NULL,
+    reason       VARCHAR NOT NULL,
+    rejected_at  TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS ops.watermarks (
+    site         VARCHAR NOT NULL,
+    system       VARCHAR NOT NULL,
+    source_table VARCHAR NOT NULL,
+    watermark    TIMESTAMP,
+    updated_at   TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    PRIMARY KEY (site, system, source_table)
+);
+CREATE TABLE IF NOT EXISTS ops.load_audit (
+    run_id        VARCHAR,
+    step          VARCHAR NOT NULL,
+    target        VARCHAR NOT NULL,
+    site          VARCHAR,
+    date          DATE,
+    rows_in       BIGINT,
+    rows_inserted BIGINT NOT NULL,
+    seconds       DOUBLE,
+    recorded_at   TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+"""
+
+_READY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def ensure_ops(con) -> None:
+    """Create the ops tables once per connection (idempotent DDL; read-only connections skip it)."""
+    if _READY.get(con):
+        return
+    try:
+        con.execute(OPS_DDL)
+    except duckdb.Error as exc:
+        if "read-only" not in str(exc):
+            raise
+    _READY[con] = True

@@ -1,1 +1,0 @@
-"""Per-partition pipeline steps (receive, stage, dicom, vault, marts) composed from the engine parts."""

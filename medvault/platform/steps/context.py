@@ -1,0 +1,113 @@
+"""What every step of a partition run is handed: one small `StepContext`, built by the `Engine`.
+
+The engine holds what lives for the whole process (settings, rules, the warehouse, the store factory);
+a step context adds the partition and run, and opens the lake and quarantine stores on first use
+(closing them with the context).
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from medvault.platform.config import Settings
+from medvault.platform.rules import Rules, load_rules
+from medvault.platform.stores.base import ObjectStore
+from medvault.platform.stores.open import StoreFactory
+from medvault.platform.vault.model import VaultModel, compile_vault
+from medvault.platform.warehouse import Warehouse
+from medvault.platform.zones import LandingArea, QuarantineZone, RawZone
+
+log = logging.getLogger("medvault")
+
+
+@dataclass
+class StepContext:
+    """One step of one run: the partition (site, date; None for cross-site steps) and its surroundings."""
+
+    rules: Rules
+    warehouse: Warehouse
+    stores: StoreFactory
+    settings: Settings
+    site: str | None = None
+    date: str | None = None
+    run_id: str | None = None
+    log: logging.Logger | logging.LoggerAdapter = log
+    lake_store: ObjectStore | None = None  # opened from the settings when not given
+    quarantine_store: ObjectStore | None = None
+    vault_model: VaultModel | None = None  # compiled once by the engine; compiled here when not given
+    _exit: ExitStack = field(default_factory=ExitStack, repr=False)
+
+    @property
+    def partition(self) -> tuple[str, str]:
+        if self.site is None or self.date is None:
+            raise ValueError("this step runs per (site, date) partition")
+        return self.site, self.date
+
+    @cached_property
+    def lake(self) -> ObjectStore:
+        if self.lake_store is None:
+            self.lake_store = self._exit.enter_context(self.stores.lake())
+        return self.lake_store
+
+    @cached_property
+    def vault(self) -> VaultModel:
+        return self.vault_model or compile_vault(self.rules)
+
+    @cached_property
+    def raw(self) -> RawZone:
+        return RawZone(self.lake)
+
+    @cached_property
+    def landing(self) -> LandingArea:
+        return LandingArea(self.lake)
+
+    @cached_property
+    def quarantine(self) -> QuarantineZone:
+        if self.quarantine_store is None:
+            self.quarantine_store = self._exit.enter_context(self.stores.quarantine())
+        return QuarantineZone(self.quarantine_store)
+
+    def close(self) -> None:
+        self._exit.close()
+
+    def __enter__(self) -> StepContext:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class Engine:
+    """The platform for one process: settings resolved once, rules loaded once, one warehouse."""
+
+    def __init__(self, settings: Settings, rules: Rules | None = None, stores: StoreFactory | None = None):
+        self.settings = settings
+        self.rules = rules if rules is not None else load_rules(settings.rules)
+        self.stores = stores or StoreFactory(settings)
+        self.warehouse = Warehouse(settings.warehouse)
+
+    @cached_property
+    def vault(self) -> VaultModel:
+        return compile_vault(self.rules)
+
+    def step(
+        self,
+        site: str | None = None,
+        date: str | None = None,
+        run_id: str | None = None,
+        log: logging.Logger | logging.LoggerAdapter = log,
+    ) -> StepContext:
+        return StepContext(
+            rules=self.rules,
+            warehouse=self.warehouse,
+            stores=self.stores,
+            settings=self.settings,
+            site=site,
+            date=date,
+            run_id=run_id,
+            log=log,
+            vault_model=self.vault,
+        )

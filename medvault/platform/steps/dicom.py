@@ -1,0 +1,113 @@
+"""DICOM headers of one (site, date) drop into `dicom.instances`; unreadable images are quarantined.
+
+Headers were parsed when the receive step fetched the images (kept in the lake, see `dicom/headers.py`),
+so this step reads small JSON files, not images; it parses an image only when no saved header covers it.
+The slice and every file's status commit in one transaction, so `dicom.instances` and the ledger never
+disagree. An image whose SOP Instance UID another file of the drop already carries (a re-send) is
+quarantined as `duplicate_instance` rather than loaded twice.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from medvault.platform.dicom.extract import frame, instances_on_other_dates, write_instances
+from medvault.platform.dicom.headers import HeaderStore, parse
+from medvault.platform.ledger import FileEntry, Ledger, LoadRecord
+from medvault.platform.results import CheckOutcome, StepResult, TableResult
+from medvault.platform.steps.context import StepContext
+from medvault.platform.warehouse import transaction
+from medvault.platform.zones import Reason, local_file
+
+DICOM_SYSTEM, DICOM_TABLE = "dicom", "instances"
+ASSET = ("dicom", "instances")
+
+
+@dataclass
+class DicomSummary:
+    files: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+
+    def as_metadata(self) -> dict:
+        return {"files": self.files, "instances_loaded": self.loaded, "files_quarantined": self.quarantined}
+
+
+def _headers(ctx: StepContext, entries: list[FileEntry]) -> dict[str, dict]:
+    """Each active file's saved header (or fault) by content hash; parsed now where none was saved."""
+    site, date = ctx.partition
+    saved = HeaderStore(ctx.lake).load(site, date)
+    for entry in entries:
+        if entry.sha256 not in saved:
+            with local_file(ctx.lake, entry.raw_path) as path:
+                saved[entry.sha256] = parse(path, entry.name)
+    return saved
+
+
+def process(ctx: StepContext) -> DicomSummary:
+    site, date = ctx.partition
+    started = time.monotonic()
+    with ctx.warehouse.connect() as con:
+        ledger = Ledger(con)
+        entries = ledger.files.active(site, date, DICOM_SYSTEM, DICOM_TABLE)
+        headers = _headers(ctx, entries)
+        by_key = {(e.key, e.sha256): e for e in entries}
+        rows, problems = [], []  # problems: (entry, code, message, tag)
+        for entry in sorted(entries, key=lambda e: e.key):
+            parsed = headers[entry.sha256]
+            if "fault" in parsed:
+                f = parsed["fault"]
+                problems.append((entry, f["code"], f["message"], f.get("tag")))
+            else:
+                rows.append({**parsed["row"], "_sha256": entry.sha256, "_source_key": entry.key})
+        instances = frame(rows)
+        if len(instances):
+            dupes = instances.duplicated("sop_instance_uid", keep="first")
+            first = instances.drop_duplicates("sop_instance_uid").set_index("sop_instance_uid")["_source_key"]
+            for _, row in instances[dupes].iterrows():
+                entry = by_key[(row["_source_key"], row["_sha256"])]
+                original = first[row["sop_instance_uid"]].rsplit("/", 1)[-1]
+                message = f"{entry.name}: its SOP Instance UID is already loaded from {original}"
+                problems.append((entry, "duplicate_instance", message, "SOPInstanceUID"))
+            instances = instances[~dupes]
+        rejected = []
+        for entry, code, message, tag in problems:
+            reason = Reason(code, message, entry.key, column=tag)
+            with local_file(ctx.lake, entry.raw_path) as path:
+                qkey = ctx.quarantine.put(path, site, date, entry.sha256, entry.name, reason)
+            rejected.append((entry, code, message, qkey))
+        loaded = [
+            by_key[(k, s)].ref for k, s in zip(instances["_source_key"], instances["_sha256"], strict=True)
+        ]
+        with transaction(con):
+            write_instances(con, site, date, instances)
+            for entry, code, message, qkey in rejected:
+                ledger.files.quarantined(entry.ref, code, message, qkey, ctx.run_id)
+            ledger.files.loaded_many(loaded, ctx.run_id)
+            seconds = round(time.monotonic() - started, 3)
+            ledger.audit.record(
+                LoadRecord("dicom", "dicom.instances", len(loaded), site, date, len(entries), seconds),
+                ctx.run_id,
+            )
+    return DicomSummary(files=len(entries), loaded=len(loaded), quarantined=len(rejected))
+
+
+def run(ctx: StepContext) -> StepResult:
+    """The slice, and the check that no image of it was already loaded from another date of the site."""
+    site, date = ctx.partition
+    summary = process(ctx)
+    with ctx.warehouse.connect() as con:
+        elsewhere = instances_on_other_dates(con, site, date)
+    return StepResult(
+        tables=[TableResult(ASSET, summary.as_metadata(), summary.loaded)],
+        checks=[
+            CheckOutcome(
+                "sop_instance_unique",
+                ASSET,
+                passed=elsewhere == 0,
+                warn=True,
+                metadata={"instances_also_loaded_on_another_date": elsewhere},
+            )
+        ],
+    )

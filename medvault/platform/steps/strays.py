@@ -1,0 +1,73 @@
+"""Files outside the drop convention (at the store root, beside site folders, in non-date folders).
+
+They belong to no (site, date) partition, so they are quarantined on their own, under the pseudo-site
+`_strays` and the day they were found, with the scan's reason. Each content is recorded once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from medvault.platform.drops.layout import STRAYS_SITE, display_key
+from medvault.platform.drops.scan import scan
+from medvault.platform.ledger import QUARANTINED, FileEntry, Ledger
+from medvault.platform.steps.context import StepContext
+from medvault.platform.stores.base import ObjectStore
+from medvault.platform.warehouse import transaction
+from medvault.platform.zones import Reason, local_file, sha256_file
+
+Stray = tuple[str, str, str]  # (store key, reason code, message)
+
+
+def quarantine_strays(
+    ctx: StepContext, store: ObjectStore, store_name: str, strays: list[Stray], found_on: str
+) -> int:
+    """Quarantine each stray not yet recorded with the same content; return how many were new."""
+    new = 0
+    with ctx.warehouse.connect() as con:
+        ledger = Ledger(con)
+        for key, code, message in strays:
+            obj = store.stat(key)
+            if obj is None:
+                continue  # gone since the sensor saw it
+            shown = display_key(key)
+            with local_file(store, key) as path:
+                sha = sha256_file(path)
+                if ledger.files.contains(STRAYS_SITE, store_name, shown, sha):
+                    continue
+                reason = Reason(code=code, message=message, file=shown)
+                qkey = ctx.quarantine.put(path, STRAYS_SITE, found_on, sha, shown.rsplit("/", 1)[-1], reason)
+                with transaction(con):
+                    ledger.files.add(
+                        FileEntry(
+                            STRAYS_SITE,
+                            found_on,
+                            store_name,
+                            shown,
+                            sha,
+                            obj.size,
+                            None,
+                            None,
+                            None,
+                            QUARANTINED,
+                            None,
+                        ),
+                        ctx.run_id,
+                        reason_code=code,
+                        reason=message,
+                        quarantine_path=qkey,
+                    )
+            ctx.log.warning(f"quarantined stray {shown}: {code}")
+            new += 1
+    return new
+
+
+def run(ctx: StepContext, stores: list[str], given: dict[str, list[Stray]] | None = None) -> int:
+    """Quarantine the strays the sensor reported (`given`, per store), or rescan every store for them."""
+    today = datetime.now(UTC).date().isoformat()
+    new = 0
+    for name in stores:
+        with ctx.stores.drops(name) as store:
+            strays = given[name] if given else scan(store, None, full=True).strays
+            new += quarantine_strays(ctx, store, name, strays, today)
+    return new

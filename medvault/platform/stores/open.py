@@ -1,0 +1,90 @@
+"""The store factory: every store medvault opens (drops, lake, quarantine) is built here from Settings.
+
+A location is a local folder, `s3://bucket/prefix` or `sftp://[user@]host[:port]/path`; S3 endpoint and
+region and the SFTP key, known_hosts and passphrase come from the settings, never from the URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from medvault.platform.config import Settings
+from medvault.platform.stores.base import ObjectStore, StoreError
+from medvault.platform.stores.local import LocalStore
+
+DROP_STORES = ("local", "s3", "sftp")
+
+
+def boto3_client(settings: Settings):
+    """A plain boto3 S3 client; credentials come from the standard AWS variables or an instance role."""
+    import boto3
+
+    return boto3.client(
+        "s3", endpoint_url=settings.s3.endpoint_url or None, region_name=settings.s3.region or None
+    )
+
+
+class StoreFactory:
+    """Opens stores; the caller closes them (SFTP holds a connection)."""
+
+    def __init__(self, settings: Settings, s3_client: Callable[[], object] | None = None):
+        self.settings = settings
+        self._s3_client = s3_client or (lambda: boto3_client(settings))
+
+    def drops(self, name: str) -> ObjectStore:
+        """One of the drop stores of MEDVAULT_STORES."""
+        s = self.settings
+        if name == "local":
+            return self._local(s.drops)
+        if name == "s3":
+            if not s.s3.bucket:
+                raise StoreError("the s3 drop store needs MEDVAULT_S3_BUCKET")
+            return self._s3(s.s3.bucket, s.s3.prefix)
+        if name == "sftp":
+            if not s.sftp.host:
+                raise StoreError("the sftp drop store needs MEDVAULT_SFTP_HOST")
+            return self._sftp(s.sftp.host, s.sftp.port, s.sftp.user, s.sftp.root)
+        raise StoreError(f"unknown drop store {name!r} (MEDVAULT_STORES takes {', '.join(DROP_STORES)})")
+
+    def lake(self) -> ObjectStore:
+        return self.location(self.settings.lake)
+
+    def quarantine(self) -> ObjectStore:
+        return self.location(self.settings.quarantine)
+
+    def location(self, where: Path | str) -> ObjectStore:
+        if isinstance(where, Path) or "://" not in where:
+            return self._local(Path(where))
+        url = urlsplit(where)
+        if url.scheme == "s3":
+            return self._s3(url.netloc, url.path.strip("/"))
+        if url.scheme == "sftp":
+            s = self.settings.sftp
+            return self._sftp(url.hostname or "", url.port or s.port, url.username or s.user, url.path or "/")
+        raise StoreError(f"{url.scheme}:// locations are not supported (use a folder, s3:// or sftp://)")
+
+    @staticmethod
+    def _local(root: Path) -> LocalStore:
+        root.mkdir(parents=True, exist_ok=True)
+        return LocalStore(root)
+
+    def _s3(self, bucket: str, prefix: str) -> ObjectStore:
+        from medvault.platform.stores.s3 import S3Store
+
+        return S3Store(self._s3_client(), bucket, prefix)
+
+    def _sftp(self, host: str, port: int, user: str, root: str) -> ObjectStore:
+        from medvault.platform.stores.sftp import SftpStore
+
+        s = self.settings.sftp
+        return SftpStore.connect(
+            host=host,
+            port=port,
+            username=user,
+            key_file=s.key_file,
+            known_hosts=s.known_hosts,
+            root=root,
+            passphrase=s.key_passphrase or None,
+        )
