@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from medvault.platform.config import use_dagster_home
 
 DAGSTER_YAML = """\
 # Written by medvault on first use; edit freely (medvault never overwrites it).
@@ -29,5 +30,5 @@ def ensure_dagster_home(path: Path) -> Path:
     config = path / "dagster.yaml"
     if not config.exists():
         config.write_text(DAGSTER_YAML)
-    os.environ["DAGSTER_HOME"] = str(path)
+    use_dagster_home(path)
     return path

@@ -289,6 +289,58 @@ def start_sshd(workdir: Path | str, timeout: float = 20) -> SshdServer:
     return server
 
 
+# -- a slow network -------------------------------------------------------------------------------
+class ThrottledProxy:
+    """A loopback TCP relay to `target` that passes at most `bytes_per_second` towards the client: a
+    slow site link in front of a real server (SSH and SFTP run through it unchanged)."""
+
+    def __init__(self, target_host: str, target_port: int, bytes_per_second: int):
+        import threading
+
+        self.target = (target_host, target_port)
+        self.rate = bytes_per_second
+        self.listener = socket.create_server((LOOPBACK, 0))
+        self.port = self.listener.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        import threading
+
+        self.listener.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                continue
+            upstream = socket.create_connection(self.target, timeout=10)
+            for src, dst, rate in ((client, upstream, None), (upstream, client, self.rate)):
+                threading.Thread(target=self._pump, args=(src, dst, rate), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, rate: int | None) -> None:
+        chunk = 16384
+        try:
+            while not self._stop.is_set():
+                data = src.recv(chunk)
+                if not data:
+                    break
+                dst.sendall(data)
+                if rate:
+                    time.sleep(len(data) / rate)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.listener.close()
+        self._thread.join(timeout=2)
+
+
 # -- fixtures -----------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def s3_server():

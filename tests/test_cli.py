@@ -65,3 +65,24 @@ def test_run_goes_through_a_real_dagster_home(tmp_path: Path):
         jobs = sorted(r.job_name for r in instance.get_runs())
         assert jobs == ["ingest_job", "marts_job"], "the runs are in the instance the UI reads"
         assert instance.get_dynamic_partitions("site") == ["aurora_eye"]
+
+
+def test_invalid_rules_give_the_rules_report_not_a_traceback(tmp_path: Path):
+    bad = tmp_path / "rules"
+    (bad / "sources" / "x").mkdir(parents=True)
+    (bad / "sites.yaml").write_text("sites: []\n")
+    (bad / "sources" / "x" / "v1.yaml").write_text("system: x\nversion: v1\nformat: xls\ntables: {}\n")
+    sample = tmp_path / "a.csv"
+    sample.write_text("a,b\n1,2\n")
+    for args in (["identify", str(sample)], ["run"]):
+        out = _run(args, tmp_path, MEDVAULT_RULES=str(bad))
+        assert out.returncode == 2, (args, out.stdout, out.stderr)
+        assert "Traceback" not in out.stderr, out.stderr
+        assert "rules check failed: " in out.stderr
+        assert "rules/sources/x/v1.yaml: format: 'xls' is not one of" in out.stderr
+
+
+def test_a_bad_setting_is_one_sentence(tmp_path: Path):
+    out = _run(["run"], tmp_path, MEDVAULT_LOOKBACK_DAYS="three")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == "medvault: MEDVAULT_LOOKBACK_DAYS must be a whole number, got 'three'"

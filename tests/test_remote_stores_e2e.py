@@ -89,3 +89,34 @@ def test_sftp_drops_load_end_to_end(sftp_server, sftp_root, tmp_path, monkeypatc
     loaded, rows, (sites, stores) = _run_and_count(tmp_path)
     assert (loaded, rows) == _expected(summary)
     assert sites == ["aurora_eye"] and stores == ["sftp"]
+
+
+def test_lake_and_quarantine_on_s3_end_to_end(s3_server, s3_bucket, tmp_path, monkeypatch):
+    """Local drops, the lake and the quarantine in a bucket: the same run, every copy in S3."""
+    client, bucket = s3_bucket
+    drops = tmp_path / "drops"
+    summary = generate(drops, sites=1, days=1, seed=7).to_dict()
+    stray = drops / "aurora_eye" / "2026-03-02" / "notes.txt"
+    stray.write_text("not an extract\n")
+    home = tmp_path / "home"
+    for name, value in {
+        "MEDVAULT_HOME": str(home),
+        "MEDVAULT_RULES": str(ROOT / "rules"),
+        "MEDVAULT_DROPS": str(drops),
+        "MEDVAULT_LAKE": f"s3://{bucket}/lake",
+        "MEDVAULT_QUARANTINE": f"s3://{bucket}/quarantine",
+        "MEDVAULT_S3_ENDPOINT_URL": s3_server.endpoint_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    loaded, rows, (sites, stores) = _run_and_count(tmp_path)
+    assert (loaded, rows) == _expected(summary)
+    keys = [
+        o["Key"]
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        for o in page.get("Contents", [])
+    ]
+    raw = [k for k in keys if k.startswith("lake/raw/aurora_eye/")]
+    assert len(raw) == loaded, "one immutable raw copy per loaded file, in the bucket"
+    assert any(k.startswith("quarantine/aurora_eye/") and k.endswith("_notes.txt.reason.json") for k in keys)
+    assert not any(k.startswith("lake/landing/") for k in keys), "the landing area is emptied once recorded"
+    assert not (home / "lake").exists() and not (home / "quarantine").exists(), "nothing written locally"

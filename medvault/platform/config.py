@@ -244,3 +244,9 @@ class Settings:
     def ensure_folders(self) -> None:
         for folder in self.local_folders():
             folder.mkdir(parents=True, exist_ok=True)
+
+
+def use_dagster_home(path: Path) -> None:
+    """Point Dagster at this instance folder for the rest of the process (Dagster reads DAGSTER_HOME
+    itself); the one place medvault writes the environment."""
+    os.environ["DAGSTER_HOME"] = str(path)

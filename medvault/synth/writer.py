@@ -14,7 +14,9 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DONE_MARKER = "_DONE"
+from medvault.platform.drops.layout import DROP_DONE_MARKER
+
+DONE_MARKER = DROP_DONE_MARKER
 
 
 @dataclass
