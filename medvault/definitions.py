@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import dagster as dg
 
-from medvault.assets.dicom import build_dicom_assets
-from medvault.assets.ingest import build_raw_drops, build_staging_assets, raw_strays
+from medvault.assets.ingest import build_raw_drops, raw_strays
+from medvault.assets.load import build_load_asset
 from medvault.assets.marts import exams_per_month
 from medvault.assets.ops import sites_fresh
 from medvault.assets.partitions import site_date_partitions
-from medvault.assets.vault import build_vault_assets
 from medvault.jobs import freshness_job, ingest_job, marts_job, strays_job
 from medvault.platform.config import Settings
 from medvault.resources import RESOURCE_KEY, build_engine
@@ -27,12 +26,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     engine = build_engine(settings)
     partitions = site_date_partitions(settings.start_date)
-    partitioned = [
-        build_raw_drops(partitions),
-        *build_staging_assets(engine.rules, partitions),
-        *build_dicom_assets(partitions),
-        *build_vault_assets(engine.vault, partitions),
-    ]
+    partitioned = [build_raw_drops(partitions), build_load_asset(engine.rules, engine.vault, partitions)]
     sensors = [
         build_drop_sensor(name, settings.sensor_interval, settings.rerun_delay_seconds)
         for name in settings.stores

@@ -17,19 +17,23 @@ ingest_job = dg.define_asset_job(
     - dg.AssetSelection.assets(STRAYS)
     - dg.AssetSelection.checks(sites_fresh),  # a cross-site check: runs with the marts, not per partition
     description="Everything for one (site, date) drop: receive, stage, DICOM headers, vault.",
+    executor_def=dg.in_process_executor,  # one process per run: every step waits on the one warehouse writer
 )
 marts_job = dg.define_asset_job(
     MARTS_JOB,
     selection=dg.AssetSelection.groups("marts") | dg.AssetSelection.checks(sites_fresh),
     description="Rebuild the dashboard marts and check every site is still delivering.",
+    executor_def=dg.in_process_executor,
 )
 strays_job = dg.define_asset_job(
     STRAYS_JOB,
     selection=dg.AssetSelection.assets(STRAYS),
     description="Quarantine files dropped outside <site>/<YYYY-MM-DD>/.",
+    executor_def=dg.in_process_executor,
 )
 freshness_job = dg.define_asset_job(
     FRESHNESS_JOB,
     selection=dg.AssetSelection.checks(sites_fresh),
     description="Check that every site is still delivering (also when nothing arrives, which is the point).",
+    executor_def=dg.in_process_executor,
 )

@@ -69,7 +69,7 @@ def test_same_instance_on_two_dates_fails_the_uniqueness_check(tmp_path: Path):
     with dg.instance_for_test(temp_dir=str(settings.dagster_home)) as instance:
         report = run_pending(defs, instance, settings, settle_seconds=0, log=lambda *_: None)
         history = instance.event_log_storage.get_asset_check_execution_history(
-            dg.AssetCheckKey(dg.AssetKey(["dicom", "instances"]), "sop_instance_unique"), limit=5
+            dg.AssetCheckKey(dg.AssetKey(["dicom", "instances"]), "images_accounted"), limit=5
         )
     assert report.failed == [] and report.succeeded == 2
     outcomes = sorted(h.event.dagster_event.event_specific_data.passed for h in history)

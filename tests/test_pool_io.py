@@ -108,7 +108,7 @@ def test_slow_sftp_fetch_does_not_block_another_partitions_staging(sftp_server, 
             assert run_b.returncode == 0, out_b.decode(errors="replace")[-3000:]
             assert run_a.returncode == 0, out_a.decode(errors="replace")[-3000:]
             fetched = _step_time(instance, "slow_site", "raw__drops.fetch", dg.DagsterEventType.STEP_SUCCESS)
-            staged = _step_time(instance, "fast_site", "staging", dg.DagsterEventType.STEP_SUCCESS)
+            staged = _step_time(instance, "fast_site", "load", dg.DagsterEventType.STEP_SUCCESS)
     finally:
         proxy.stop()
     assert staged < fetched, f"B staged {fetched - staged:.1f}s after A's download ended: the pool was held"

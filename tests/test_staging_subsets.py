@@ -86,11 +86,11 @@ def test_check_alone_runs_without_restaging(received):
     with Warehouse(settings.warehouse).connect(read_only=True) as con:
         loaded_at = con.execute("SELECT max(_loaded_at) FROM staging.karexpert_his__bills").fetchall()
     checks_only = job.get_subset(
-        asset_selection=set(), asset_check_selection={dg.AssetCheckKey(key, "rows_reconcile")}
+        asset_selection=set(), asset_check_selection={dg.AssetCheckKey(key, "rows_accounted")}
     )
     result = checks_only.execute_in_process(partition_key=PARTITION, instance=instance, run_config=QUIET)
     evaluations = result.get_asset_check_evaluations()
-    assert [(e.check_name, e.passed) for e in evaluations] == [("rows_reconcile", True)]
+    assert [(e.check_name, e.passed) for e in evaluations] == [("rows_accounted", True)]
     assert result.get_asset_materialization_events() == []
     with Warehouse(settings.warehouse).connect(read_only=True) as con:
         assert con.execute("SELECT max(_loaded_at) FROM staging.karexpert_his__bills").fetchall() == loaded_at

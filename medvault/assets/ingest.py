@@ -9,12 +9,11 @@ the pool) accounts for them in one transaction.
 import dagster as dg
 
 from medvault.assets.partitions import OWNERS, WAREHOUSE_POOL
-from medvault.assets.results import results, step_context
+from medvault.assets.results import check, step_context
 from medvault.platform.rules.models import SQL_TYPES, Rules, SourceDef, TableDef
 from medvault.platform.staging.tables import staging_name, union_columns
 from medvault.platform.steps import receive, stage, strays
 from medvault.platform.steps.context import Engine
-from medvault.platform.steps.stage import StepRefused
 
 RAW_DROPS = dg.AssetKey(["raw", "drops"])
 STRAYS = dg.AssetKey(["raw", "strays"])
@@ -76,7 +75,7 @@ def fetch_drop(context: dg.OpExecutionContext, config: FetchConfig, medvault: dg
     name="record",
     pool=WAREHOUSE_POOL,
     ins={"fetched": dg.In(dg.Nothing)},
-    out=dg.Out(dg.Nothing),
+    out={"result": dg.Out(dg.Nothing), receive.CHECK: dg.Out(dg.Nothing)},
     description="Account for every fetched file in the ledger, in one transaction.",
 )
 def record_drop(context: dg.OpExecutionContext, medvault: dg.ResourceParam[Engine]):
@@ -97,7 +96,8 @@ def record_drop(context: dg.OpExecutionContext, medvault: dg.ResourceParam[Engin
             metadata={"store_errors": dg.MetadataValue.json(result.errors)},
         )
     by_store = {name: s.as_metadata() for name, s in result.by_store.items()}
-    yield dg.Output(None, metadata={**result.totals(), "by_store": dg.MetadataValue.json(by_store)})
+    yield dg.Output(None, "result", metadata={**result.totals(), "by_store": dg.MetadataValue.json(by_store)})
+    yield check(result.check())
 
 
 def build_raw_drops(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -112,9 +112,17 @@ def build_raw_drops(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
             "lake/raw (immutable), or quarantined with a reason. Identical content dropped again is a no-op; a "
             "changed file supersedes its earlier version; files still being uploaded are left for a later run."
         ),
+        check_specs=[
+            dg.AssetCheckSpec(
+                receive.CHECK,
+                asset=RAW_DROPS,
+                description="Warns when this receive quarantined files; the metadata gives counts by reason.",
+            )
+        ],
     )
     def raw_drops():
-        return record_drop(fetch_drop())
+        result, problems = record_drop(fetch_drop())
+        return {"result": result, f"{RAW_DROPS_OP}_{receive.CHECK}": problems}
 
     return raw_drops
 
@@ -182,6 +190,7 @@ def _table_specs(system: str, table: str, defs: list[tuple[SourceDef, TableDef]]
             group_name="staging",
             kinds={"duckdb"},
             owners=OWNERS,
+            skippable=True,
             description=(newest.description or f"{system} {table} extract")
             + f"\n\nStaged from {system} versions {versions} into staging.{staging_name(system, table)}; "
             "the latest row per business key is in the __latest view.",
@@ -200,6 +209,7 @@ def _table_specs(system: str, table: str, defs: list[tuple[SourceDef, TableDef]]
                 group_name="staging",
                 kinds={"duckdb"},
                 owners=OWNERS,
+                skippable=True,
                 description=child.description
                 or f"Rows of the `{child.array}` array of {system} {table}, one per element (staged with {table}).",
                 metadata={"dagster/table_name": f"staging.{staging_name(system, child.name)}"},
@@ -207,52 +217,23 @@ def _table_specs(system: str, table: str, defs: list[tuple[SourceDef, TableDef]]
         )
     checks = [
         dg.AssetCheckSpec(
-            "rows_reconcile",
+            stage.CHECK,
             asset=staging_key(system, table),
-            description="rows received = rows loaded + rows rejected, matching the staged slice",
-        ),
-        dg.AssetCheckSpec(
-            "key_unique",
-            asset=staging_key(system, table),
-            description="no business key twice with the same modified time in one drop",
+            description=(
+                "Every row accounted for: rows received = loaded + rejected, matching the staged slice (an error "
+                "otherwise). Warns when rows were rejected, files quarantined while staging, or a business key "
+                "appears twice with the same modified time; the metadata gives counts and reasons."
+            ),
         ),
     ]
     return specs, checks
 
 
-def build_staging_assets(rules: Rules, partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    """All source tables as one subsettable multi-asset: one asset per table in the graph, one step per run.
-
-    One step (not one per table) because every staging write goes through the single warehouse writer
-    anyway, and each extra step costs a DuckDB connection and a dozen event-log writes.
-    """
+def staging_specs(rules: Rules) -> tuple[list[dg.AssetSpec], list[dg.AssetCheckSpec]]:
+    """One asset per source table (and per child extract) with its checks; staged by the `load` step."""
     specs, check_specs = [], []
     for (system, table), defs in sorted(rules.staged_tables().items()):
         table_specs, table_checks = _table_specs(system, table, defs)
         specs += table_specs
         check_specs += table_checks
-
-    @dg.multi_asset(
-        name="staging",
-        specs=specs,
-        check_specs=check_specs,
-        partitions_def=partitions,
-        pool=WAREHOUSE_POOL,
-        can_subset=True,
-    )
-    def _stage(context: dg.AssetExecutionContext, medvault: dg.ResourceParam[Engine]):
-        tables = {tuple(k.path) for k in context.selected_asset_keys}
-        checks = {(tuple(c.asset_key.path), c.name) for c in context.selected_asset_check_keys}
-        with step_context(context, medvault) as ctx:
-            try:
-                result = stage.run(ctx, tables, checks)
-            except StepRefused as exc:
-                raise dg.Failure(str(exc)) from None
-        yield from results(result)
-        if result.failures:
-            site, date = ctx.partition
-            raise dg.Failure(
-                f"staging failed for {'; '.join(result.failures)} at {site} {date}; the other tables were staged"
-            )
-
-    return [_stage]
+    return specs, check_specs

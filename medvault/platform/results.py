@@ -34,3 +34,4 @@ class StepResult:
     tables: list[TableResult] = field(default_factory=list)
     checks: list[CheckOutcome] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    failed: list[tuple[str, ...]] = field(default_factory=list)  # the tables (asset parts) that failed

@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 
 from medvault.platform.rules.models import SQL_TYPES, ColumnDef, Rules, SourceDef, TableDef
-from medvault.platform.warehouse import ensure_table
+from medvault.platform.warehouse import ensure_table, row_count, table_exists
 from medvault.platform.warehouse import quote_ident as q
 
 SCHEMA = "staging"
@@ -97,6 +97,13 @@ def insert_slice(
             SELECT {select}, {extras}, ?, CAST(? AS DATE), ?, ?, ?, _row_number, current_timestamp FROM {q(temp)}""",
         meta,
     )
+
+
+def slice_rows(con: duckdb.DuckDBPyConnection, target: str, site: str, date: str) -> int:
+    """Rows of a staging table's (site, date) slice; 0 when the table does not exist yet."""
+    if not table_exists(con, SCHEMA, target):
+        return 0
+    return row_count(con, SCHEMA, target, "_site = ? AND _date = ?", [site, date])
 
 
 def delete_slice(con: duckdb.DuckDBPyConnection, target: str, site: str, date: str) -> None:

@@ -10,18 +10,21 @@ quarantined as `duplicate_instance` rather than loaded twice.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from medvault.platform.dicom.extract import frame, instances_on_other_dates, write_instances
 from medvault.platform.dicom.headers import HeaderStore, parse
 from medvault.platform.ledger import FileEntry, Ledger, LoadRecord
 from medvault.platform.results import CheckOutcome, StepResult, TableResult
 from medvault.platform.steps.context import StepContext
-from medvault.platform.warehouse import transaction
+from medvault.platform.warehouse import row_count, table_exists, transaction
 from medvault.platform.zones import Reason, local_file
 
 DICOM_SYSTEM, DICOM_TABLE = "dicom", "instances"
 ASSET = ("dicom", "instances")
+# warns when images were quarantined or an image of the drop was already loaded on another date of the site
+CHECK = "images_accounted"
 
 
 @dataclass
@@ -29,6 +32,7 @@ class DicomSummary:
     files: int = 0
     loaded: int = 0
     quarantined: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
 
     def as_metadata(self) -> dict:
         return {"files": self.files, "instances_loaded": self.loaded, "files_quarantined": self.quarantined}
@@ -90,24 +94,45 @@ def process(ctx: StepContext) -> DicomSummary:
                 LoadRecord("dicom", "dicom.instances", len(loaded), site, date, len(entries), seconds),
                 ctx.run_id,
             )
-    return DicomSummary(files=len(entries), loaded=len(loaded), quarantined=len(rejected))
+    reasons = dict(sorted(Counter(code for _, code, _, _ in rejected).items()))
+    return DicomSummary(files=len(entries), loaded=len(loaded), quarantined=len(rejected), reasons=reasons)
+
+
+def has_data(ctx: StepContext) -> bool:
+    """Images arrived for the partition, or a slice exists to replace."""
+    site, date = ctx.partition
+    with ctx.warehouse.connect() as con:
+        if Ledger(con).files.active(site, date, DICOM_SYSTEM, DICOM_TABLE):
+            return True
+        if not table_exists(con, "dicom", "instances"):
+            return False
+        return row_count(con, "dicom", "instances", "_site = ? AND _date = ?", [site, date]) > 0
 
 
 def run(ctx: StepContext) -> StepResult:
-    """The slice, and the check that no image of it was already loaded from another date of the site."""
+    """The slice, and its check: no image already loaded from another date of the site, nothing
+    quarantined. A partition without images gets no result (nothing arrived)."""
     site, date = ctx.partition
+    if not has_data(ctx):
+        return StepResult()
     summary = process(ctx)
     with ctx.warehouse.connect() as con:
         elsewhere = instances_on_other_dates(con, site, date)
     return StepResult(
-        tables=[TableResult(ASSET, summary.as_metadata(), summary.loaded)],
+        tables=[
+            TableResult(ASSET, {**summary.as_metadata(), "rows_in_slice": summary.loaded}, summary.loaded)
+        ],
         checks=[
             CheckOutcome(
-                "sop_instance_unique",
+                CHECK,
                 ASSET,
-                passed=elsewhere == 0,
+                passed=elsewhere == 0 and summary.quarantined == 0,
                 warn=True,
-                metadata={"instances_also_loaded_on_another_date": elsewhere},
+                metadata={
+                    "instances_also_loaded_on_another_date": elsewhere,
+                    "files_quarantined": summary.quarantined,
+                    "quarantine_reasons": summary.reasons,
+                },
             )
         ],
     )

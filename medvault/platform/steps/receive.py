@@ -37,11 +37,14 @@ from medvault.platform.ingest.faults import FileFault
 from medvault.platform.ingest.identify import identify
 from medvault.platform.ledger import QUARANTINED, RECEIVED, SUPERSEDED, FileEntry, FileRef, Ledger
 from medvault.platform.redact import safe_error
+from medvault.platform.results import CheckOutcome
 from medvault.platform.steps.context import StepContext
 from medvault.platform.stores.base import ObjectStore, StoredObject, StoreError
 from medvault.platform.stores.local import LocalStore
 from medvault.platform.warehouse import transaction
 from medvault.platform.zones import LandedFile, Landing, Reason, local_file, sha256_file
+
+CHECK = "files_accepted"  # warns when a receive quarantined files
 
 
 @dataclass
@@ -82,6 +85,20 @@ class ReceiveResult:
         keys += ("files_superseded",)
         metas = [s.as_metadata() for s in self.by_store.values()]
         return {k: sum(m[k] for m in metas) for k in keys}
+
+    def check(self) -> CheckOutcome:
+        """A warning when this receive quarantined files, with the counts by reason."""
+        reasons: Counter = Counter()
+        for summary in self.by_store.values():
+            reasons.update(summary.reasons)
+        quarantined = sum(reasons.values())
+        return CheckOutcome(
+            CHECK,
+            ("raw", "drops"),
+            passed=quarantined == 0,
+            warn=True,
+            metadata={"files_quarantined": quarantined, "quarantine_reasons": dict(sorted(reasons.items()))},
+        )
 
 
 def _layout_fault(obj: StoredObject, key: str) -> list | None:

@@ -19,14 +19,15 @@ from medvault.platform.ingest.load import LoadResult, load_file
 from medvault.platform.ingest.profile import profile
 from medvault.platform.ledger import FileEntry, Ledger, LoadRecord, RowCounts
 from medvault.platform.redact import safe_error
-from medvault.platform.results import CheckOutcome, StepResult, TableResult
+from medvault.platform.results import StepResult, TableResult
 from medvault.platform.rules.models import SQL_TYPES, SourceDef, TableDef
-from medvault.platform.staging.checks import asset_of, key_unique, reconcile
+from medvault.platform.staging.checks import CHECK, asset_of, rows_accounted
 from medvault.platform.staging.tables import (
     child_types,
     delete_slice,
     ensure_staging_tables,
     insert_slice,
+    slice_rows,
     staging_name,
     staging_table,
     union_columns,
@@ -35,8 +36,6 @@ from medvault.platform.steps.context import StepContext
 from medvault.platform.warehouse import quote_ident as q
 from medvault.platform.warehouse import transaction
 from medvault.platform.zones import Reason, local_file
-
-CHECKS = ("rows_reconcile", "key_unique")
 
 
 @dataclass
@@ -181,24 +180,11 @@ def table_result(summary: StageSummary, newest: TableDef) -> list[TableResult]:
         "undeclared_columns": summary.extra_columns,
         "profile": summary.profile,
     }
+    meta["rows_in_slice"] = summary.rows_loaded
     out = [TableResult(asset_of(summary.system, summary.table), meta, summary.rows_loaded)]
-    out += [
-        TableResult(asset_of(summary.system, c.name), {}, summary.children.get(c.name, 0))
-        for c in newest.children
-    ]
-    return out
-
-
-def checks_for(
-    con: duckdb.DuckDBPyConnection, ctx: StepContext, system: str, table: str, names: set[str]
-) -> list[CheckOutcome]:
-    site, date = ctx.partition
-    newest = ctx.rules.staged_tables()[(system, table)][-1][1]
-    out = []
-    if "rows_reconcile" in names:
-        out.append(reconcile(con, site, date, system, table))
-    if "key_unique" in names:
-        out.append(key_unique(con, site, date, system, newest))
+    for c in newest.children:
+        n = summary.children.get(c.name, 0)
+        out.append(TableResult(asset_of(summary.system, c.name), {"rows_in_slice": n}, n))
     return out
 
 
@@ -208,7 +194,7 @@ def run(
     checks: set[tuple[tuple[str, ...], str]],
 ) -> StepResult:
     """Stage the requested tables (asset parts like ("staging", system, table)) and compute the requested
-    checks ((asset parts, check name)). A child extract is staged with its parent (one file, one
+    checks ((asset parts, check name)); a table that received nothing gets neither. A child extract is staged with its parent (one file, one
     transaction); asking for a child without its parent is refused. One broken table does not stop the
     others: its error is in `failures`."""
     result = StepResult()
@@ -218,8 +204,8 @@ def run(
             newest = defs[-1][1]
             parent = asset_of(system, table)
             family = {parent, *(asset_of(system, c.name) for c in newest.children)}
-            wanted_checks = {name for asset, name in checks if asset == parent}
-            if not family & tables and not wanted_checks:
+            checked = (parent, CHECK) in checks
+            if not family & tables and not checked:
                 continue
             if family & tables and parent not in tables:
                 children = ", ".join("/".join(t[1:]) for t in sorted(family & tables))
@@ -228,14 +214,27 @@ def run(
                     "(one file, one transaction): select the parent too"
                 )
             try:
+                quarantined = 0
                 if parent in tables:
+                    if not has_data(ctx, con, system, table):
+                        continue  # nothing arrived for this table: no materialization, no check
                     summary = stage_table(ctx, con, system, table)
                     result.tables += [t for t in table_result(summary, newest) if t.table in tables]
-                    ctx.log.debug(
-                        f"{system}.{table}: {summary.rows_loaded} loaded, {summary.rows_rejected} rejected"
-                    )
-                result.checks += checks_for(con, ctx, system, table, wanted_checks)
+                    quarantined = summary.files_quarantined
+                if checked:
+                    site, date = ctx.partition
+                    result.checks.append(rows_accounted(con, site, date, system, newest, quarantined))
             except Exception as exc:  # one broken table must not stop the others
                 ctx.log.error(f"staging {system}.{table} failed: {safe_error(exc)}")
                 result.failures.append(f"{system}.{table} ({safe_error(exc)})")
+                result.failed.append(parent)
     return result
+
+
+def has_data(ctx: StepContext, con: duckdb.DuckDBPyConnection, system: str, table: str) -> bool:
+    """Does the partition have files of this table, or a slice to replace? (Otherwise staging it would
+    only record that nothing arrived.)"""
+    site, date = ctx.partition
+    if Ledger(con).files.active(site, date, system, table):
+        return True
+    return slice_rows(con, staging_name(system, table), site, date) > 0
