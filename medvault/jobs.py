@@ -28,7 +28,7 @@ marts_job = dg.define_asset_job(
 strays_job = dg.define_asset_job(
     STRAYS_JOB,
     selection=dg.AssetSelection.assets(STRAYS),
-    description="Quarantine files dropped outside <site>/<YYYY-MM-DD>/.",
+    description="Quarantine files dropped outside `<site>/<YYYY-MM-DD>/`.",
     executor_def=dg.in_process_executor,
 )
 freshness_job = dg.define_asset_job(

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 
 import dagster as dg
 
-from medvault.assets.ingest import announced, ingest_run_config
-from medvault.assets.partitions import SITE_PARTITIONS
+from medvault.assets.ingest import announced, ingest_fetch_config, ingest_run_config
+from medvault.assets.partitions import SITE_PARTITIONS, partition_key
 from medvault.jobs import INGEST_JOB, MARTS_JOB, STRAYS_JOB
 from medvault.platform.config import Settings
+from medvault.platform.drops.layout import is_valid_date, is_valid_site, partition_range
 from medvault.resources import RESOURCE_KEY
 from medvault.sensors.ingest import evaluate_drop_scan
 
@@ -33,6 +35,29 @@ class RunReport:
     new_sites: list[str] = field(default_factory=list)
     strays_runs: int = 0
     marts_refreshed: bool = False
+    warnings: list[str] = field(
+        default_factory=list
+    )  # checks that warned: "<check> on <asset> (<partition>)"
+
+    @property
+    def problems(self) -> str:
+        """One line for the console: how many checks warned, and the first few."""
+        if not self.warnings:
+            return ""
+        shown = "; ".join(self.warnings[:3]) + (" ..." if len(self.warnings) > 3 else "")
+        return f"{len(self.warnings)} check(s) warned: {shown}"
+
+    def record(self, outcome, partition: str) -> None:
+        """Count one finished ingest run: success or failure, and the checks that did not pass."""
+        if outcome.success:
+            self.succeeded += 1
+        else:
+            self.failed.append(partition)
+        for evaluation in outcome.get_asset_check_evaluations():
+            if not evaluation.passed:
+                self.warnings.append(
+                    f"{evaluation.check_name} on {evaluation.asset_key.to_user_string()} ({partition})"
+                )
 
 
 def _already_done(instance: dg.DagsterInstance, run_key: str) -> bool:
@@ -113,24 +138,83 @@ def run_pending(
                 raise_on_error=False,
                 run_config={**request.run_config, **QUIET},
             )
-            if outcome.success:
-                report.succeeded += 1
-            else:
-                all_ok = False
-                report.failed.append(str(request.partition_key))
+            report.record(outcome, str(request.partition_key))
+            all_ok = all_ok and outcome.success
         if all_ok:
             instance.run_storage.set_cursor_values({key: result.cursor})
     if report.succeeded or full:
-        outcome = defs.resolve_job_def(MARTS_JOB).execute_in_process(
-            instance=instance,
-            tags={"medvault/launched_by": "medvault run"},
-            raise_on_error=False,
-            run_config=QUIET,
-        )
-        report.marts_refreshed = outcome.success
-        if not outcome.success:
-            report.failed.append("marts_job")
+        _refresh_marts(defs, instance, report, "medvault run")
     return report
+
+
+def _refresh_marts(
+    defs: dg.Definitions, instance: dg.DagsterInstance, report: RunReport, launched_by: str
+) -> None:
+    outcome = defs.resolve_job_def(MARTS_JOB).execute_in_process(
+        instance=instance, tags={"medvault/launched_by": launched_by}, raise_on_error=False, run_config=QUIET
+    )
+    report.marts_refreshed = outcome.success
+    if not outcome.success:
+        report.failed.append("marts_job")
+
+
+def run_partitions(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    settings: Settings,
+    partitions: list[tuple[str, str]],
+    settle_seconds: float | None = None,
+    launched_by: str = "medvault backfill",
+) -> RunReport:
+    """One in-process ingest run per (site, date), in this process (definitions loaded once), then one
+    mart refresh. Every enabled store is read; files without a marker count once unchanged for
+    `settle_seconds` (default MEDVAULT_SETTLE_SECONDS)."""
+    report = RunReport()
+    job = defs.resolve_job_def(INGEST_JOB)
+    sites = sorted({site for site, _ in partitions})
+    known = set(instance.get_dynamic_partitions(SITE_PARTITIONS.name))
+    if set(sites) - known:
+        instance.add_dynamic_partitions(SITE_PARTITIONS.name, sorted(set(sites) - known))
+        report.new_sites = sorted(set(sites) - known)
+    settle = {} if settle_seconds is None else {"settle_seconds": settle_seconds}
+    run_config = {**ingest_fetch_config(settle), **QUIET}
+    for site, day in partitions:
+        report.requested += 1
+        outcome = job.execute_in_process(
+            partition_key=partition_key(site, day),
+            instance=instance,
+            tags={"medvault/launched_by": launched_by},
+            raise_on_error=False,
+            run_config=run_config,
+        )
+        report.record(outcome, f"{day}|{site}")
+    if report.requested:
+        _refresh_marts(defs, instance, report, launched_by)
+    return report
+
+
+def backfill(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    settings: Settings,
+    sites: list[str] | None,
+    first: date,
+    last: date,
+    settle_seconds: float | None = None,
+) -> RunReport:
+    """Every (site, date) between `first` and `last` that has a drop folder on an enabled store (all
+    sites with `sites=None`), clipped to the partition range."""
+    engine = defs.resources[RESOURCE_KEY]
+    low, high = partition_range(settings.start_date, datetime.now(UTC).date())
+    lo, hi = max(first.isoformat(), low), min(last.isoformat(), high)
+    found: set[tuple[str, str]] = set()
+    for name in settings.stores:
+        with engine.stores.drops(name) as store:
+            for site in sites or [s for s in store.list_prefixes("") if is_valid_site(s)]:
+                found.update(
+                    (site, d) for d in store.list_prefixes(site) if is_valid_date(d) and lo <= d <= hi
+                )
+    return run_partitions(defs, instance, settings, sorted(found), settle_seconds)
 
 
 def _merge(first: list[dg.RunRequest], second: list[dg.RunRequest]) -> list[dg.RunRequest]:

@@ -22,7 +22,7 @@ def test_definitions_load_and_validate(tmp_path: Path):
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert "raw/drops" in keys
-    assert "staging/harmony_pacs/studies" in keys
+    assert "staging/harmony_pacs__studies" in keys
     assert "dicom/instances" in keys
     assert {"vault/hub_person", "vault/hub_event", "vault/link_person_event"} <= keys
     assert "marts/exams_per_month" in keys
@@ -74,3 +74,24 @@ def test_readme_documents_every_setting():
         if f"| `{s.env}` | `{s.default}` |" not in readme and f"| `{s.env}` | (unset) |" not in readme
     ]
     assert missing == [], f"README configuration table lacks {missing}"
+
+
+def test_every_table_asset_has_a_described_column_schema(tmp_path: Path):
+    settings = Settings.from_env({"MEDVAULT_HOME": str(tmp_path), "MEDVAULT_RULES": str(ROOT / "rules")})
+    graph = build_definitions(settings).resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if "dagster/table_name" not in node.metadata:
+            continue
+        schema = node.metadata.get("dagster/column_schema")
+        assert schema is not None, f"{key.to_user_string()} has a column schema"
+        columns = schema.schema.columns if hasattr(schema, "schema") else schema.columns
+        undescribed = [c.name for c in columns if not c.description and not c.name.startswith("_")]
+        if key.path[0] != "staging":
+            assert undescribed == [], (key.to_user_string(), undescribed)
+    admissions = graph.get(dg.AssetKey(["staging", "ndc_smr01__admissions"])).metadata["dagster/column_schema"]
+    columns = admissions.schema.columns if hasattr(admissions, "schema") else admissions.columns
+    docs = {c.name: c.description for c in columns}
+    assert docs["chi"] == "Community Health Index number of the patient; patient identifier (pii)"
+    assert docs["_source_key"] == "the file's key in its drop store"
+    assert "`<site>/<YYYY-MM-DD>/`" in graph.get(dg.AssetKey(["raw", "drops"])).description

@@ -142,3 +142,68 @@ def test_folder_name_must_match_system(rules_dir: Path):
 def test_missing_rules_folder(tmp_path: Path):
     with pytest.raises(RulesError, match="rules folder not found"):
         load_rules(tmp_path / "nope")
+
+
+# -- what used to pass `rules check` and fail in a run ------------------------------------------------
+def _copy_rules(tmp_path):
+    import shutil
+
+    target = tmp_path / "rules"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "rules", target)
+    return target
+
+
+def _problems(folder) -> list[str]:
+    from medvault.platform.rules import RulesError
+    from medvault.platform.steps.context import checked_rules
+
+    try:
+        checked_rules(folder)
+    except RulesError as exc:
+        return exc.problems
+    return []
+
+
+def test_a_date_literal_that_is_not_a_date(tmp_path):
+    rules = _copy_rules(tmp_path)
+    v1 = rules / "sources" / "ndc_smr01" / "v1.yaml"
+    text = v1.read_text()
+    assert "min: '1990-01-01'" in text
+    v1.write_text(text.replace("min: '1990-01-01'", "min: 'yesterday'"))
+    problems = _problems(rules)
+    assert any(
+        p.startswith("rules/sources/ndc_smr01/v1.yaml: tables.admissions.columns[")
+        and ".min: min 'yesterday' is not a valid date" in p
+        for p in problems
+    ), problems
+
+
+def test_allowed_as_a_string_is_not_a_list(tmp_path):
+    rules = _copy_rules(tmp_path)
+    v1 = rules / "sources" / "ndc_smr01" / "v1.yaml"
+    v1.write_text(v1.read_text().replace("allowed: ['1', '2', '9']", "allowed: MF"))
+    problems = _problems(rules)
+    assert any(
+        "ndc_smr01/v1.yaml: tables.admissions.columns[" in p and ".allowed: expected a list, got str" in p
+        for p in problems
+    ), problems
+
+
+def test_site_instead_of_sites(tmp_path):
+    rules = _copy_rules(tmp_path)
+    sites = rules / "sites.yaml"
+    sites.write_text(sites.read_text().replace("sites:", "site:", 1))
+    assert any(p.startswith("rules/sites.yaml: site: unknown key (allowed: sites)") for p in _problems(rules))
+
+
+def test_a_version_identical_to_another_is_ambiguous(tmp_path):
+    rules = _copy_rules(tmp_path)
+    v1 = rules / "sources" / "ndc_smr01" / "v1.yaml"
+    (v1.parent / "v2.yaml").write_text(v1.read_text().replace("version: v1", "version: v2"))
+    problems = _problems(rules)
+    assert any(
+        p.startswith(
+            "rules/sources/ndc_smr01/v2.yaml: tables.admissions: cannot be told apart from rules/sources/ndc_smr01/v1.yaml"
+        )
+        for p in problems
+    ), problems

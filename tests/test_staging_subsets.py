@@ -47,11 +47,11 @@ def test_one_table_alone(received):
         partition_key=PARTITION,
         instance=instance,
         run_config=QUIET,
-        asset_selection=[dg.AssetKey(["staging", "karexpert_his", "bills"])],
+        asset_selection=[dg.AssetKey(["staging", "karexpert_his__bills"])],
     )
     assert result.success
     keys = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert keys == {"staging/karexpert_his/bills"}
+    assert keys == {"staging/karexpert_his__bills"}
     assert _count(settings, "karexpert_his__bills") > 0
     with Warehouse(settings.warehouse).connect(read_only=True) as con:
         tables = {
@@ -69,7 +69,7 @@ def test_child_alone_is_refused_with_a_clear_error(received):
         partition_key=PARTITION,
         instance=instance,
         run_config=QUIET,
-        asset_selection=[dg.AssetKey(["staging", "karexpert_his", "bill_items"])],
+        asset_selection=[dg.AssetKey(["staging", "karexpert_his__bill_items"])],
         raise_on_error=False,
     )
     assert not result.success
@@ -79,7 +79,7 @@ def test_child_alone_is_refused_with_a_clear_error(received):
 
 def test_check_alone_runs_without_restaging(received):
     settings, job, instance = received
-    key = dg.AssetKey(["staging", "karexpert_his", "bills"])
+    key = dg.AssetKey(["staging", "karexpert_his__bills"])
     job.execute_in_process(
         partition_key=PARTITION, instance=instance, run_config=QUIET, asset_selection=[key]
     )

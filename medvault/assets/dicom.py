@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from medvault.assets import schemas
 from medvault.assets.ingest import RAW_DROPS
 from medvault.assets.partitions import OWNERS
 from medvault.platform.steps import dicom
@@ -22,7 +23,7 @@ def dicom_specs() -> tuple[list[dg.AssetSpec], list[dg.AssetCheckSpec]]:
             "in the drop, one row per instance in `dicom.instances`; files that are not valid DICOM are "
             "quarantined naming the tag."
         ),
-        metadata={"dagster/table_name": "dicom.instances"},
+        metadata={"dagster/table_name": "dicom.instances", "dagster/column_schema": schemas.dicom()},
     )
     checks = [
         dg.AssetCheckSpec(

@@ -8,9 +8,10 @@ the pool) accounts for them in one transaction.
 
 import dagster as dg
 
+from medvault.assets import schemas
 from medvault.assets.partitions import OWNERS, WAREHOUSE_POOL
 from medvault.assets.results import check, step_context
-from medvault.platform.rules.models import SQL_TYPES, Rules, SourceDef, TableDef
+from medvault.platform.rules.models import Rules, SourceDef, TableDef
 from medvault.platform.staging.tables import staging_name, union_columns
 from medvault.platform.steps import receive, stage, strays
 from medvault.platform.steps.context import Engine
@@ -23,7 +24,13 @@ STRAYS_OP = "raw__strays"
 
 def ingest_run_config(store_name: str, files: dict[str, str]) -> dict:
     """Tell raw/drops which store announced the run and which file versions it saw stable."""
-    return {"ops": {RAW_DROPS_OP: {"ops": {FETCH_OP: {"config": {"store": store_name, "files": files}}}}}}
+    return ingest_fetch_config({"store": store_name, "files": files})
+
+
+def ingest_fetch_config(config: dict) -> dict:
+    """Run config for raw/drops' fetch op of a run no sensor announced (backfills): `config` holds
+    FetchConfig fields, e.g. {"settle_seconds": 0}."""
+    return {"ops": {RAW_DROPS_OP: {"ops": {FETCH_OP: {"config": config}}}}} if config else {}
 
 
 def announced(run_config: dict) -> tuple[str, dict[str, str]]:
@@ -108,8 +115,8 @@ def build_raw_drops(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         kinds={"python", "file"},
         owners=OWNERS,
         description=(
-            "Every file of a <site>/<date>/ drop, accounted for in ops.file_manifest: identified and copied to "
-            "lake/raw (immutable), or quarantined with a reason. Identical content dropped again is a no-op; a "
+            "Every file of a `<site>/<YYYY-MM-DD>/` drop, accounted for in `ops.file_manifest`: identified and "
+            "copied to `lake/raw/` (immutable), or quarantined with a reason. Identical content dropped again is a no-op; a "
             "changed file supersedes its earlier version; files still being uploaded are left for a later run."
         ),
         check_specs=[
@@ -149,7 +156,8 @@ class StraysConfig(dg.Config):
     owners=OWNERS,
     description=(
         "Files found outside the drop convention (at the root, beside site folders, in folders that are not "
-        "dates): quarantined with the reason under the pseudo-site _strays, one manifest row per content."
+        "dates or are outside the partition range): quarantined with the reason under the pseudo-site "
+        "`_strays`, one manifest row per content."
     ),
 )
 def raw_strays(
@@ -165,18 +173,8 @@ def raw_strays(
 
 # -- staging ---------------------------------------------------------------------------------------------
 def staging_key(system: str, table: str) -> dg.AssetKey:
-    return dg.AssetKey(["staging", system, table])
-
-
-def _schema(columns) -> dg.TableSchema:
-    return dg.TableSchema(
-        columns=[
-            dg.TableColumn(
-                c.name, SQL_TYPES[c.type], description="patient identifier (pii)" if c.pii else None
-            )
-            for c in columns
-        ]
-    )
+    """staging/<system>__<table>: the lineage graph labels a node by its key's last part."""
+    return dg.AssetKey(list(stage.asset_of(system, table)))
 
 
 def _table_specs(system: str, table: str, defs: list[tuple[SourceDef, TableDef]]):
@@ -192,10 +190,10 @@ def _table_specs(system: str, table: str, defs: list[tuple[SourceDef, TableDef]]
             owners=OWNERS,
             skippable=True,
             description=(newest.description or f"{system} {table} extract")
-            + f"\n\nStaged from {system} versions {versions} into staging.{staging_name(system, table)}; "
-            "the latest row per business key is in the __latest view.",
+            + f"\n\nStaged from `{system}` versions {versions} into `staging.{staging_name(system, table)}`; "
+            f"the latest row per business key is in the `staging.{staging_name(system, table)}__latest` view.",
             metadata={
-                "dagster/column_schema": _schema(union_columns(defs)),
+                "dagster/column_schema": schemas.staging(union_columns(defs)),
                 "dagster/table_name": f"staging.{staging_name(system, table)}",
                 "business_key": ", ".join(newest.key),
             },
@@ -212,7 +210,10 @@ def _table_specs(system: str, table: str, defs: list[tuple[SourceDef, TableDef]]
                 skippable=True,
                 description=child.description
                 or f"Rows of the `{child.array}` array of {system} {table}, one per element (staged with {table}).",
-                metadata={"dagster/table_name": f"staging.{staging_name(system, child.name)}"},
+                metadata={
+                    "dagster/table_name": f"staging.{staging_name(system, child.name)}",
+                    "dagster/column_schema": schemas.child(union_columns(defs), newest.key, child),
+                },
             )
         )
     checks = [

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from medvault.assets import schemas
 from medvault.assets.partitions import OWNERS, WAREHOUSE_POOL
 from medvault.assets.results import results, step_context
 from medvault.assets.vault import vault_key
@@ -17,7 +18,17 @@ from medvault.platform.steps.context import Engine
     kinds={"duckdb"},
     owners=OWNERS,
     description="Examinations per month per site and modality (distinct study events), rebuilt from the vault.",
-    metadata={"dagster/table_name": "marts.exams_per_month"},
+    metadata={
+        "dagster/table_name": "marts.exams_per_month",
+        "dagster/column_schema": schemas.table(
+            [
+                ("site", "VARCHAR", "site code"),
+                ("month", "DATE", "first day of the study month"),
+                ("modality", "VARCHAR", "DICOM modality of the study"),
+                ("exams", "BIGINT", "distinct studies"),
+            ]
+        ),
+    },
 )
 def exams_per_month(context: dg.AssetExecutionContext, medvault: dg.ResourceParam[Engine]):
     with step_context(context, medvault, partitioned=False) as ctx:

@@ -6,6 +6,7 @@ assets whose loads feed it; they are materialized by the `load` step, in model o
 
 import dagster as dg
 
+from medvault.assets import schemas
 from medvault.assets.ingest import staging_key
 from medvault.assets.partitions import OWNERS
 from medvault.platform.vault.model import VaultModel
@@ -25,7 +26,11 @@ def vault_specs(model: VaultModel) -> list[dg.AssetSpec]:
             owners=OWNERS,
             skippable=True,
             description=obj.description,
-            metadata={"dagster/table_name": f"vault.{obj.name}", "vault_kind": obj.kind},
+            metadata={
+                "dagster/table_name": f"vault.{obj.name}",
+                "dagster/column_schema": schemas.vault(obj),
+                "vault_kind": obj.kind,
+            },
         )
         for obj in model.fed()
     ]

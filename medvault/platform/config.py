@@ -27,12 +27,12 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "MEDVAULT_HOME",
-        "./.medvault",
+        "$PROJECT/.medvault",
         "Root of the embedded default: drops/, lake/, quarantine/, warehouse.duckdb.",
     ),
     Setting(
         "MEDVAULT_RULES",
-        "./rules",
+        "$PROJECT/rules",
         "Folder of YAML rules: sites.yaml, sources/<system>/<version>.yaml, vault/.",
     ),
     Setting("MEDVAULT_DROPS", "$MEDVAULT_HOME/drops", "Local drop folder watched by the local store sensor."),
@@ -95,8 +95,14 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+# The checkout medvault runs from (the folder of its pyproject.toml): defaults are anchored here, not in
+# the working directory, so every command works from any folder.
+PROJECT = Path(__file__).resolve().parents[2]
+DROP_STORES = ("local", "s3", "sftp")
+
+
 def _expand(value: str, home: Path) -> str:
-    return value.replace("$MEDVAULT_HOME", str(home))
+    return value.replace("$MEDVAULT_HOME", str(home)).replace("$PROJECT", str(PROJECT))
 
 
 def env(name: str, environ: Mapping[str, str] | None = None) -> str:
@@ -105,7 +111,7 @@ def env(name: str, environ: Mapping[str, str] | None = None) -> str:
     setting = next((s for s in SETTINGS if s.env == name), None)
     if setting is None:
         raise KeyError(f"{name} is not a documented medvault setting")
-    home = Path(environ.get("MEDVAULT_HOME") or "./.medvault").resolve()
+    home = Path(_expand(environ.get("MEDVAULT_HOME") or "$PROJECT/.medvault", PROJECT)).resolve()
     raw = environ.get(name) or setting.default
     return _expand(raw, home)
 
@@ -204,6 +210,12 @@ class Settings:
             raise SettingsError(
                 f"MEDVAULT_START_DATE must be a date (YYYY-MM-DD), got {get('MEDVAULT_START_DATE')!r}"
             ) from None
+        stores = tuple(s.strip() for s in get("MEDVAULT_STORES").split(",") if s.strip())
+        unknown = [s for s in stores if s not in DROP_STORES]
+        if unknown or not stores:
+            raise SettingsError(
+                f"MEDVAULT_STORES takes {', '.join(DROP_STORES)} (comma-separated), got {get('MEDVAULT_STORES')!r}"
+            )
         return cls(
             home=Path(get("MEDVAULT_HOME")).resolve(),
             rules=Path(get("MEDVAULT_RULES")).resolve(),
@@ -213,7 +225,7 @@ class Settings:
             warehouse=Path(get("MEDVAULT_WAREHOUSE")).resolve(),
             dagster_home=Path(get("DAGSTER_HOME")).resolve(),
             start_date=start,
-            stores=tuple(s.strip() for s in get("MEDVAULT_STORES").split(",") if s.strip()),
+            stores=stores,
             lookback_days=_int("MEDVAULT_LOOKBACK_DAYS", get("MEDVAULT_LOOKBACK_DAYS")),
             freshness_hours=_float("MEDVAULT_FRESHNESS_HOURS", get("MEDVAULT_FRESHNESS_HOURS")),
             settle_seconds=_float("MEDVAULT_SETTLE_SECONDS", get("MEDVAULT_SETTLE_SECONDS")),

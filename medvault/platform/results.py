@@ -2,7 +2,7 @@
 
 The Dagster layer turns a `TableResult` into a `MaterializeResult` and a `CheckOutcome` into an
 `AssetCheckResult`; the engine never imports Dagster. `table` names the asset by its parts, e.g.
-("staging", "harmony_pacs", "studies").
+("staging", "harmony_pacs__studies").
 """
 
 from __future__ import annotations
@@ -34,4 +34,4 @@ class StepResult:
     tables: list[TableResult] = field(default_factory=list)
     checks: list[CheckOutcome] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
-    failed: list[tuple[str, ...]] = field(default_factory=list)  # the tables (asset parts) that failed
+    failed: list[tuple[str, ...]] = field(default_factory=list)  # tables that failed: (zone, *name parts)

@@ -1,13 +1,14 @@
 """One sensor per enabled drop store: scan incrementally, add new sites, request one run per (site, date)."""
 
 import time
+from datetime import UTC, datetime
 
 import dagster as dg
 
 from medvault.assets.ingest import ingest_run_config, strays_run_config
 from medvault.assets.partitions import SITE_PARTITIONS, partition_key
 from medvault.jobs import INGEST_JOB, STRAYS_JOB, ingest_job, strays_job
-from medvault.platform.drops.layout import is_valid_site
+from medvault.platform.drops.layout import is_valid_site, partition_range
 from medvault.platform.drops.scan import ScanResult, run_key, scan
 from medvault.platform.steps.context import Engine
 from medvault.sensors.follow_up import follow_up, join_cursor, remember, split_cursor
@@ -21,8 +22,14 @@ def evaluate_drop_scan(
     log=None,
 ) -> tuple[dg.SensorResult, ScanResult]:
     """The sensor body, callable from `medvault run` too: same cursor, same run keys."""
+    today = datetime.now(UTC).date()
     with engine.stores.drops(store_name) as store:
-        result = scan(store, cursor, lookback_days=engine.settings.lookback_days)
+        result = scan(
+            store,
+            cursor,
+            lookback_days=engine.settings.lookback_days,
+            dates=partition_range(engine.settings.start_date, today),
+        )
     new_sites = sorted(
         {s for s in result.new_sites if is_valid_site(s)}
         | {site for site, _ in result.ready if site not in known_sites and is_valid_site(site)} - known_sites
@@ -46,6 +53,10 @@ def evaluate_drop_scan(
             log.warning(f"{store_name}: {code}: {message}")
         if result.pending:
             log.info(f"{store_name}: {len(result.pending)} file(s) not yet stable, waiting for the next tick")
+        for folder in result.future:
+            log.warning(f"{store_name}: {folder}/ is dated after tomorrow; it waits until it is a partition")
+        for site, error in result.errors.items():
+            log.error(f"{store_name}: listing {site}/ failed ({error}); the other sites were scanned")
     sensor_result = dg.SensorResult(
         run_requests=run_requests,
         dynamic_partitions_requests=[SITE_PARTITIONS.build_add_request(new_sites)] if new_sites else [],
@@ -71,7 +82,7 @@ def build_drop_sensor(store_name: str, interval_seconds: int, rerun_delay: float
         minimum_interval_seconds=interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
-            f"Watches the {store_name} drop store for <site>/<YYYY-MM-DD>/<file> drops; picks up stable files only "
+            f"Watches the {store_name} drop store for `<site>/<YYYY-MM-DD>/<file>` drops; picks up stable files only "
             "and asks for one ingest run per (site, date) with a run key encoding the files' content versions."
         ),
     )

@@ -77,6 +77,12 @@ class _Site:
         self.history: dict[str, list[tuple[str, dict]]] = {"patients": [], ehr.TABLE: []}
         self.malformed_no = 0
 
+    def remember(self, files: list[OutFile]) -> None:
+        """Rows a later day may update (late updates pick from these)."""
+        for f in files:
+            if f.duplicate_of is None and f.table in self.history:
+                self.history[f.table].extend((f.date, r) for r in f.rows if "_malformed" not in r)
+
 
 def _day_files(site: _Site, index: int, day: date, realistic_pixels: bool) -> list[OutFile]:
     """Every file of one drop folder, DICOM first (an extract never lists a file that is not there yet)."""
@@ -234,10 +240,17 @@ def generate(
     start: date = DEFAULT_START,
     dirty: bool = False,
     realistic_pixels: bool = False,
+    write_from: date | None = None,
 ) -> GenerationSummary:
-    """Write `<out>/<site>/<YYYY-MM-DD>/<file>` drops for `sites` sites over `days` days from `start`."""
+    """Write `<out>/<site>/<YYYY-MM-DD>/<file>` drops for `sites` sites over `days` days from `start`.
+
+    `write_from` writes (and summarises) only the days from that date on, while every earlier day is
+    still generated: the later days are exactly those of the whole history (`medvault generate
+    --continue` extends an existing history this way, with no id generated twice)."""
     if days < 1:
         raise ValueError("days must be at least 1")
+    if sites < 1:
+        raise ValueError("sites must be at least 1")
     out = Path(out)
     specs = site_specs(sites)
     plan = dirt.plan(seed, [s.code for s in specs], days) if dirty else dirt.DirtyPlan.none()
@@ -251,6 +264,9 @@ def generate(
             day = start + timedelta(days=index)
             files = _day_files(site, index, day, realistic_pixels)
             problems = _inject(site, index, files, plan, seed) if dirty else []
+            if write_from is not None and day < write_from:
+                site.remember(files)  # the day still happened: later days update its records
+                continue
             rejected: dict[str, int] = {}
             for p in problems:
                 if p["expect"] == "row_rejected":
@@ -301,8 +317,18 @@ def generate(
                     entry["expected_rows"] += n - bad
             write_done(folder)
             summary.problems.extend(problems)
-            for f in files:
-                if f.duplicate_of is None and f.table in site.history:
-                    site.history[f.table].extend((f.date, r) for r in f.rows if "_malformed" not in r)
+            site.remember(files)
     summary.counts = list(counts.values())
     return summary
+
+
+def history_start(out: Path, sites: int) -> date | None:
+    """The first drop date already generated under `out` for the first `sites` sites (None: nothing yet)."""
+    days = [
+        date.fromisoformat(d.name)
+        for spec in site_specs(sites)
+        if (Path(out) / spec.code).is_dir()
+        for d in (Path(out) / spec.code).iterdir()
+        if d.is_dir() and len(d.name) == 10 and d.name[4] == "-"
+    ]
+    return min(days) if days else None

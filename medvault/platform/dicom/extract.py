@@ -48,6 +48,31 @@ COLUMNS: dict[str, str] = {
     "_source_key": "VARCHAR",
 }
 PII_COLUMNS = ("patient_id",)
+# what each header column holds (the DICOM keyword it is read from), for the column schema
+COLUMN_DOCS: dict[str, str] = {
+    "sop_instance_uid": "SOPInstanceUID (0008,0018): the image",
+    "study_uid": "StudyInstanceUID (0020,000D)",
+    "series_uid": "SeriesInstanceUID (0020,000E)",
+    "sop_class_uid": "SOPClassUID (0008,0016): the kind of image",
+    "modality": "Modality (0008,0060)",
+    "series_number": "SeriesNumber (0020,0011)",
+    "instance_number": "InstanceNumber (0020,0013)",
+    "laterality": "ImageLaterality (0020,0062), else Laterality (0020,0060)",
+    "study_date": "StudyDate (0008,0020)",
+    "study_time": "StudyTime (0008,0030)",
+    "station_name": "StationName (0008,1010)",
+    "manufacturer": "Manufacturer (0008,0070)",
+    "model_name": "ManufacturerModelName (0008,1090)",
+    "institution": "InstitutionName (0008,0080)",
+    "department": "InstitutionalDepartmentName (0008,1040)",
+    "rows": "Rows (0028,0010)",
+    "columns": "Columns (0028,0011)",
+    "bits_allocated": "BitsAllocated (0028,0100)",
+    "number_of_frames": "NumberOfFrames (0028,0008), 1 when absent",
+    "transfer_syntax": "TransferSyntaxUID (0002,0010)",
+    "patient_id": "PatientID (0010,0020); patient identifier (pii)",
+    "file_size": "bytes of the image file",
+}
 _INT_COLUMNS = [c for c, t in COLUMNS.items() if t in ("INTEGER", "BIGINT")]
 _NOT_NULL = {"sop_instance_uid", "study_uid", "series_uid", "sop_class_uid", "_sha256", "_source_key"}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 SITE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MARKER_SUFFIXES = (".done",)
@@ -50,6 +50,12 @@ def is_valid_date(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def partition_range(start: date, today: date) -> tuple[str, str]:
+    """The dates a drop folder may have to be a partition: MEDVAULT_START_DATE to tomorrow (a site's clock
+    may run a few hours ahead of UTC)."""
+    return start.isoformat(), (today + timedelta(days=1)).isoformat()
 
 
 def is_marker(name: str) -> bool:

@@ -70,6 +70,7 @@ from medvault.platform.drops.layout import (
     is_valid_site,
     parse_drop_key,
 )
+from medvault.platform.redact import safe_error
 from medvault.platform.stores.base import ObjectStore, StoredObject
 
 
@@ -95,6 +96,8 @@ class ScanResult:
     cursor: str = ""
     listed_prefixes: int = 0  # folders listed this tick (root, sites, date folders, stray folders)
     listed_objects: int = 0  # file entries returned by those listings
+    future: list[str] = field(default_factory=list)  # "site/date" folders dated after the partition range
+    errors: dict[str, str] = field(default_factory=dict)  # site -> why its listing failed (retried next tick)
 
     @property
     def ready_count(self) -> int:
@@ -134,13 +137,24 @@ class _SiteListing:
     in_window: set[str]
     listed: dict[str, list[StoredObject]]  # date -> files, for the date folders listed this tick
     bad_listed: dict[str, list[StoredObject]]  # stray folder prefix -> files
+    too_old: set[str] = field(default_factory=set)  # stray folders whose date is before the partition range
+    future: list[str] = field(default_factory=list)
     prefixes: int = 0
     objects: int = 0
 
 
 class _Scanner:
-    def __init__(self, store: ObjectStore, state: dict, lookback_days: int, today: Date | None, full: bool):
+    def __init__(
+        self,
+        store: ObjectStore,
+        state: dict,
+        lookback_days: int,
+        today: Date | None,
+        full: bool,
+        dates: tuple[str, str] | None = None,
+    ):
         self.store = store
+        self.first, self.last = dates or ("0000-00-00", "9999-99-99")
         self.old_pending: dict[str, list] = state["p"]
         self.old_strays: dict[str, str] = state["x"]
         self.bad_done: set[str] = set() if full else set(state["b"])
@@ -178,11 +192,20 @@ class _Scanner:
                 to_list.append(d)
         return in_window, to_list
 
+    def _list_site_safely(self, site: str) -> _SiteListing | Exception:
+        try:
+            return self.list_site(site)
+        except Exception as exc:  # noqa: BLE001 - reported per site, never fails the tick
+            return exc
+
     def list_site(self, site: str) -> _SiteListing:
         folders, site_files = self._level(site)
-        dates = sorted(d for d in folders if is_valid_date(d))
+        valid = sorted(d for d in folders if is_valid_date(d))
+        dates = [d for d in valid if self.first <= d <= self.last]
         in_window, to_list = self._date_plan(site, dates)
-        out = _SiteListing(folders, site_files, dates, in_window, {}, {}, 1, len(site_files))
+        out = _SiteListing(folders, site_files, dates, in_window, {}, {}, prefixes=1, objects=len(site_files))
+        out.too_old = {f"{site}/{d}" for d in valid if d < self.first}
+        out.future = [f"{site}/{d}" for d in valid if d > self.last]  # not yet a partition: wait
         ranged = getattr(self.store, "list_folder_range", None)
         for run in _runs(dates, set(to_list)):
             if ranged is not None and len(run) > 1:
@@ -204,7 +227,7 @@ class _Scanner:
                 out.objects += len(objs)
         for d in folders:
             prefix = f"{site}/{d}"
-            if not is_valid_date(d) and prefix not in self.bad_done:
+            if (not is_valid_date(d) or prefix in out.too_old) and prefix not in self.bad_done:
                 objs = list(self.store.list_objects(prefix, recursive=True))
                 out.bad_listed[prefix] = objs
                 out.prefixes += 1
@@ -212,7 +235,7 @@ class _Scanner:
         return out
 
     # -- strays ---------------------------------------------------------------------------------
-    def stray(self, obj: StoredObject) -> None:
+    def stray(self, obj: StoredObject, reason: tuple[str, str] | None = None) -> None:
         name = posixpath.basename(obj.key)
         if is_marker(name) or is_partial(name):
             return
@@ -220,17 +243,22 @@ class _Scanner:
         self.strays_seen[obj.key] = vd
         if self.old_strays.get(obj.key) == vd:
             return  # already reported at this version
-        try:
-            parse_drop_key(obj.key)
-            code, message = "outside_convention", f"{obj.key!r}: file outside the drop convention"
-        except DropLayoutError as exc:
-            code, message = exc.code, str(exc)
+        if reason is not None:
+            code, message = reason[0], f"{obj.key!r}: {reason[1]}"
+        else:
+            try:
+                parse_drop_key(obj.key)
+                code, message = "outside_convention", f"{obj.key!r}: file outside the drop convention"
+            except DropLayoutError as exc:
+                code, message = exc.code, str(exc)
         self.result.strays.append((obj.key, code, message))
 
-    def stray_folder(self, prefix: str, objs: list[StoredObject]) -> None:
+    def stray_folder(
+        self, prefix: str, objs: list[StoredObject], reason: tuple[str, str] | None = None
+    ) -> None:
         """A folder outside the convention: report its files; remember it once nothing in it is partial."""
         for obj in objs:
-            self.stray(obj)
+            self.stray(obj, reason)
         if not any(is_partial(posixpath.basename(o.key)) for o in objs):
             self.new_bad.add(prefix)  # not listed again (until a full rescan)
 
@@ -252,18 +280,25 @@ class _Scanner:
         workers = max(1, min(int(getattr(self.store, "max_concurrency", 1) or 1), len(sites)))
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drop-scan") as pool:
-                listings = list(pool.map(self.list_site, sites))
+                listings = list(pool.map(self._list_site_safely, sites))
         else:
-            listings = [self.list_site(site) for site in sites]
+            listings = [self._list_site_safely(site) for site in sites]
 
         new_state: dict[str, dict] = {}
         present = set(folders)
         for site, listing in zip(sites, listings, strict=True):
+            if isinstance(listing, Exception):  # one site's failure never fails the tick: it is retried
+                self.result.errors[site] = safe_error(listing)
+                if site in self.sites:
+                    new_state[site] = self.sites[site]
+                present.update(p for p in self.bad_done if p.startswith(f"{site}/"))
+                continue
             self.result.listed_prefixes += listing.prefixes
             self.result.listed_objects += listing.objects
             if site not in self.sites:
                 self.result.new_sites.append(site)
             present.update(f"{site}/{d}" for d in listing.folders)
+            self.result.future += listing.future
             new_state[site] = self.process_site(site, listing)
 
         bad = sorted(p for p in self.new_bad if p in present)  # stray folders that vanished are forgotten
@@ -280,7 +315,13 @@ class _Scanner:
         for obj in listing.site_files:
             self.stray(obj)
         for prefix, objs in listing.bad_listed.items():
-            self.stray_folder(prefix, objs)
+            reason = None
+            if prefix in listing.too_old:
+                reason = (
+                    "date_out_of_range",
+                    f"the date folder is before MEDVAULT_START_DATE ({self.first})",
+                )
+            self.stray_folder(prefix, objs, reason)
         open_state: dict[str, dict[str, str]] = self.sites.get(site, {}).get("o", {})
         new_open: dict[str, dict[str, str]] = {}
         new_closed: set[str] = set()
@@ -360,11 +401,15 @@ def scan(
     lookback_days: int = 3,
     today: Date | None = None,
     full: bool = False,
+    dates: tuple[str, str] | None = None,
 ) -> ScanResult:
     """One sensor tick over `store`: new stable files per (site, date), new sites, strays, next cursor.
 
     `cursor` is the previous tick's `ScanResult.cursor` (None for the first tick). `full=True` lists
-    every folder again (for late files into folders older than the look-back window).
+    every folder again (for late files into folders older than the look-back window). `dates` is the
+    partition range (first, last, YYYY-MM-DD): a date folder before it is a stray (`date_out_of_range`),
+    one after it waits (listed in `future`) until the range reaches it. A site whose listing fails is
+    reported in `errors` and keeps its cursor state, so the next tick tries it again.
     """
     state = load_cursor(cursor)
-    return _Scanner(store, state, lookback_days, today, full).run()
+    return _Scanner(store, state, lookback_days, today, full, dates).run()

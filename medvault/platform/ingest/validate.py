@@ -38,11 +38,19 @@ class Checked:
         return qi(f"p{i}")
 
 
+def literal_problem(con, col: ColumnDef, what: str, text: str) -> str | None:
+    """Why a rule literal (min, max, an allowed value) cannot be read as its column's type, or None.
+    The rules check asks the same question staging does, so what passes the check stages."""
+    if con.execute(f"SELECT {literal_sql(col.type, text)} IS NULL").fetchall()[0][0]:
+        return f"{what} {text!r} is not a valid {col.type}"
+    return None
+
+
 def _check_literal(con, col: ColumnDef, what: str, text: str) -> str:
-    expr = literal_sql(col.type, text)
-    if con.execute(f"SELECT {expr} IS NULL").fetchall()[0][0]:
-        raise ValueError(f"rule column {col.name!r}: {what} {text!r} is not a valid {col.type}")
-    return expr
+    problem = literal_problem(con, col, what, text)
+    if problem:
+        raise ValueError(f"rule column {col.name!r}: {problem}")
+    return literal_sql(col.type, text)
 
 
 def problem_sql(con, col: ColumnDef, s: str, t: str) -> str:

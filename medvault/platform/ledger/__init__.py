@@ -7,7 +7,7 @@ from __future__ import annotations
 import duckdb
 
 from medvault.platform.ledger.audit import LoadAudit, LoadRecord
-from medvault.platform.ledger.files import FileEntry, FileLedger, FileRef, RowCounts
+from medvault.platform.ledger.files import FileEntry, FileLedger, FileRef, QuarantinedFile, RowCounts
 from medvault.platform.ledger.reports import LedgerReports, Reconciliation
 from medvault.platform.ledger.rows import RejectionLedger, WatermarkLedger
 from medvault.platform.ledger.schema import ensure_ops
@@ -34,6 +34,14 @@ class Ledger:
         self.audit = LoadAudit(con)
         self.reports = LedgerReports(con)
 
+    def purge_site(self, site: str) -> dict[str, int]:
+        """Remove every bookkeeping row of a site (for `medvault sites remove --purge`); rows per table."""
+        out = {}
+        for table in ("file_manifest", "file_events", "rejected_rows", "watermarks", "load_audit"):
+            rows = self.con.execute(f"DELETE FROM ops.{table} WHERE site = ? RETURNING 1", [site]).fetchall()
+            out[f"ops.{table}"] = len(rows)
+        return out
+
 
 __all__ = [
     "ACTIVE",
@@ -46,6 +54,7 @@ __all__ = [
     "FileRef",
     "Ledger",
     "LoadRecord",
+    "QuarantinedFile",
     "Reconciliation",
     "RowCounts",
 ]

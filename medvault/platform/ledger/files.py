@@ -54,6 +54,34 @@ class FileEntry:
 
 
 @dataclass(frozen=True)
+class QuarantinedFile:
+    """A quarantined file as `medvault quarantine list` shows it; `id` is short and stable."""
+
+    id: str
+    site: str
+    date: str
+    store: str
+    key: str
+    sha256: str
+    size: int
+    system: str | None
+    version: str | None
+    source_table: str | None
+    reason_code: str
+    reason: str
+    quarantine_path: str | None
+    since: object
+
+    @property
+    def ref(self) -> FileRef:
+        return FileRef(self.site, self.date, self.store, self.key, self.sha256)
+
+
+# a quarantined file's id: 12 hex digits of its identity, stable across runs and machines
+FILE_ID_SQL = "substr(sha256(site || '|' || CAST(date AS VARCHAR) || '|' || store || '|' || key || '|' || sha256), 1, 12)"
+
+
+@dataclass(frozen=True)
 class RowCounts:
     received: int
     loaded: int
@@ -108,6 +136,37 @@ class FileLedger:
             [ref.site, ref.date, ref.sha256, ref.store, ref.key, *ACTIVE],
         ).fetchone()
         return FileEntry(*row) if row else None
+
+    def in_quarantine(self, site: str | None = None, reason_code: str | None = None) -> list[QuarantinedFile]:
+        where, params = ["status = ?"], [QUARANTINED]
+        if site:
+            where.append("site = ?")
+            params.append(site)
+        if reason_code:
+            where.append("reason_code = ?")
+            params.append(reason_code)
+        rows = self.con.execute(
+            f"""SELECT {FILE_ID_SQL}, site, CAST(date AS VARCHAR), store, key, sha256, size, system, version,
+                       source_table, reason_code, reason, quarantine_path, updated_at
+                FROM ops.file_manifest WHERE {" AND ".join(where)} ORDER BY site, date, key""",
+            params,
+        ).fetchall()
+        return [QuarantinedFile(*row) for row in rows]
+
+    def by_id(self, file_id: str) -> QuarantinedFile | None:
+        """A quarantined file by its id (or an unambiguous prefix of at least 6 digits)."""
+        if len(file_id) < 6:
+            return None
+        found = [q for q in self.in_quarantine() if q.id.startswith(file_id.lower())]
+        return found[0] if len(found) == 1 else None
+
+    def history(self, ref: FileRef) -> list[tuple]:
+        """(from, to, reason code, run id, time) of every change of one file, oldest first."""
+        return self.con.execute(
+            f"""SELECT from_status, to_status, reason_code, run_id, changed_at FROM ops.file_events
+                WHERE {_REF_WHERE} ORDER BY changed_at, rowid""",
+            _ref_params(ref),
+        ).fetchall()
 
     def contains(self, site: str, store: str, key: str, sha256: str) -> bool:
         """Is this content of this key already recorded for the site (any date)?"""
@@ -233,6 +292,30 @@ class FileLedger:
             reason_code="reactivated",
             reason="dropped again after a newer version",
         )
+
+    def release(
+        self, ref: FileRef, system: str, version: str, table: str, raw_path: str, run_id: str | None
+    ) -> None:
+        """A quarantined file let back in (re-identified against the current rules): received again."""
+        self._transition(
+            _REF_WHERE + " AND status = ?",
+            [*_ref_params(ref), QUARANTINED],
+            RECEIVED,
+            run_id,
+            sets="system = ?, version = ?, source_table = ?, raw_path = ?, reason_code = NULL, reason = NULL",
+            set_params=[system, version, table, raw_path],
+            reason_code="released",
+            reason="released from quarantine and identified against the current rules",
+        )
+
+    def active_versions(self, ref: FileRef) -> list[FileEntry]:
+        """Active files of the same name on the same store (another version of the file)."""
+        rows = self.con.execute(
+            f"""SELECT {_COLUMNS} FROM ops.file_manifest
+                WHERE site = ? AND date = ? AND store = ? AND key = ? AND sha256 <> ? AND status IN (?, ?)""",
+            [ref.site, ref.date, ref.store, ref.key, ref.sha256, *ACTIVE],
+        ).fetchall()
+        return [FileEntry(*row) for row in rows]
 
     def _transition(
         self,

@@ -62,10 +62,9 @@ class _Ctx:
         return value
 
     def seq(self, value: Any, key: str) -> list:
+        """A YAML list; a lone value where a list belongs (`allowed: MF`) is an error, not a one-item list."""
         if value is None:
             return []
-        if isinstance(value, str):
-            return [value]
         if not isinstance(value, list):
             self.fail(key, f"expected a list, got {type(value).__name__}")
             return []
@@ -108,13 +107,20 @@ def _read_yaml(path: Path, ctx: _Ctx) -> Any:
 def load_sites(path: Path, root: Path, problems: list[str]) -> dict[str, Site]:
     ctx = _Ctx(path, root, problems)
     data = ctx.mapping(_read_yaml(path, ctx) or {}, "")
+    ctx.unknown(data, {"sites"}, "")
     sites: dict[str, Site] = {}
     for i, raw in enumerate(ctx.seq(data.get("sites"), "sites")):
         key = f"sites[{i}]"
         item = ctx.mapping(raw, key)
         if not item:
             continue
-        ctx.unknown(item, {"code", "name", "country", "timezone"}, key)
+        ctx.unknown(item, {"code", "name", "country", "timezone", "freshness_hours"}, key)
+        freshness = item.get("freshness_hours")
+        if freshness is not None and (
+            isinstance(freshness, bool) or not isinstance(freshness, int | float) or freshness <= 0
+        ):
+            ctx.fail(f"{key}.freshness_hours", f"must be a positive number of hours, got {freshness!r}")
+            freshness = None
         code = ctx.text(item, "code", key)
         ctx.identifier(code, f"{key}.code")
         if code in sites:
@@ -132,6 +138,7 @@ def load_sites(path: Path, root: Path, problems: list[str]) -> dict[str, Site]:
                 name=ctx.text(item, "name", key, required=False, default=code),
                 country=ctx.text(item, "country", key, required=False, default=""),
                 timezone=tz,
+                freshness_hours=None if freshness is None else float(freshness),
             )
     return sites
 
@@ -139,7 +146,20 @@ def load_sites(path: Path, root: Path, problems: list[str]) -> dict[str, Site]:
 def _column(item: dict, key: str, ctx: _Ctx) -> ColumnDef | None:
     ctx.unknown(
         item,
-        {"name", "source", "type", "required", "pii", "pattern", "allowed", "min", "max", "case", "trim"},
+        {
+            "name",
+            "source",
+            "type",
+            "required",
+            "pii",
+            "pattern",
+            "allowed",
+            "min",
+            "max",
+            "case",
+            "trim",
+            "description",
+        },
         key,
     )
     name = ctx.text(item, "name", key)
@@ -176,6 +196,7 @@ def _column(item: dict, key: str, ctx: _Ctx) -> ColumnDef | None:
         max=None if item.get("max") is None else str(item["max"]),
         case=case,
         trim=bool(item.get("trim", True)),
+        description=ctx.text(item, "description", key, required=False, default=""),
     )
 
 

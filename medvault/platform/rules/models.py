@@ -32,6 +32,7 @@ class Site:
     name: str
     country: str
     timezone: str
+    freshness_hours: float | None = None  # None: MEDVAULT_FRESHNESS_HOURS
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class ColumnDef:
     max: str | None = None
     case: str | None = None
     trim: bool = True
+    description: str = ""
 
 
 @dataclass(frozen=True)

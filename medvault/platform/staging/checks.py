@@ -13,14 +13,15 @@ import duckdb
 from medvault.platform.ledger import Ledger
 from medvault.platform.results import CheckOutcome
 from medvault.platform.rules.models import TableDef
-from medvault.platform.staging.tables import staging_table
+from medvault.platform.staging.tables import staging_name, staging_table
 from medvault.platform.warehouse import quote_ident as q
 
 CHECK = "rows_accounted"
 
 
 def asset_of(system: str, table: str) -> tuple[str, ...]:
-    return ("staging", system, table)
+    """A staging table's asset: ("staging", "<system>__<table>"), so its lineage label names the system."""
+    return ("staging", staging_name(system, table))
 
 
 def duplicate_keys(con: duckdb.DuckDBPyConnection, site: str, date: str, system: str, tdef: TableDef) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from medvault.platform.config import Settings
-from medvault.platform.rules import Rules, load_rules
+from medvault.platform.rules import Rules, RulesError, load_rules
 from medvault.platform.stores.base import ObjectStore
 from medvault.platform.stores.open import StoreFactory
 from medvault.platform.vault.model import VaultModel, compile_vault
@@ -80,12 +80,24 @@ class StepContext:
         self.close()
 
 
+def checked_rules(folder) -> Rules:
+    """The rules, refused (RulesError, every problem with its file and key path) when they would fail in
+    a run: the structural checks of `load_rules` and the engine's own (`rules_check`)."""
+    from medvault.platform.steps.rules_check import deep_problems
+
+    rules = load_rules(folder)
+    problems = deep_problems(rules)
+    if problems:
+        raise RulesError(problems)
+    return rules
+
+
 class Engine:
     """The platform for one process: settings resolved once, rules loaded once, one warehouse."""
 
     def __init__(self, settings: Settings, rules: Rules | None = None, stores: StoreFactory | None = None):
         self.settings = settings
-        self.rules = rules if rules is not None else load_rules(settings.rules)
+        self.rules = rules if rules is not None else checked_rules(settings.rules)
         self.stores = stores or StoreFactory(settings)
         self.warehouse = Warehouse(settings.warehouse)
 

@@ -1,8 +1,13 @@
-"""Is every site still delivering? Hours since each site's last received file, against a threshold."""
+"""Is every site still delivering? Hours since each site's last received file, against its threshold.
+
+A site's threshold is its `freshness_hours` in `rules/sites.yaml`, else MEDVAULT_FRESHNESS_HOURS. A site
+that never delivered (listed in the rules, or a partition whose files never arrived) is "not yet
+delivering", which is not a failure: only a site that delivered and then stopped is stale.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from medvault.platform.drops.layout import STRAYS_SITE
 from medvault.platform.ledger import Ledger
@@ -11,24 +16,32 @@ from medvault.platform.steps.context import StepContext
 
 
 def sites_fresh(ctx: StepContext, known_sites: set[str]) -> CheckOutcome:
-    """Every known site (rules and site partitions) delivered a file within MEDVAULT_FRESHNESS_HOURS."""
-    max_age = timedelta(hours=ctx.settings.freshness_hours)
     sites = set(ctx.rules.sites) | set(known_sites)
     with ctx.warehouse.connect() as con:
         last = Ledger(con).reports.last_received_by_site(exclude=(STRAYS_SITE,))
     now = datetime.now(UTC).replace(tzinfo=None)
-    ages = {site: (now - last[site]) if site in last else None for site in sorted(sites)}
-    stale = {s: a for s, a in ages.items() if a is None or a > max_age}
+    hours, thresholds, stale, waiting = {}, {}, [], []
+    for site in sorted(sites):
+        rule = ctx.rules.sites.get(site)
+        limit = rule.freshness_hours if rule and rule.freshness_hours else ctx.settings.freshness_hours
+        thresholds[site] = limit
+        if site not in last:
+            waiting.append(site)
+            hours[site] = None
+            continue
+        age = (now - last[site]).total_seconds() / 3600
+        hours[site] = round(age, 2)
+        if age > limit:
+            stale.append(site)
     return CheckOutcome(
         "sites_fresh",
         ("raw", "drops"),
         passed=not stale,
         warn=True,
         metadata={
-            "max_age_hours": max_age.total_seconds() / 3600,
-            "stale_sites": ", ".join(sorted(stale)) or "none",
-            "hours_since_last_file": {
-                s: (None if a is None else round(a.total_seconds() / 3600, 1)) for s, a in ages.items()
-            },
+            "stale_sites": ", ".join(stale) or "none",
+            "not_yet_delivering": ", ".join(waiting) or "none",
+            "hours_since_last_file": hours,
+            "threshold_hours": thresholds,
         },
     )

@@ -193,7 +193,7 @@ def run(
     tables: set[tuple[str, ...]],
     checks: set[tuple[tuple[str, ...], str]],
 ) -> StepResult:
-    """Stage the requested tables (asset parts like ("staging", system, table)) and compute the requested
+    """Stage the requested tables (asset parts like ("staging", "<system>__<table>")) and compute the requested
     checks ((asset parts, check name)); a table that received nothing gets neither. A child extract is staged with its parent (one file, one
     transaction); asking for a child without its parent is refused. One broken table does not stop the
     others: its error is in `failures`."""
@@ -208,9 +208,9 @@ def run(
             if not family & tables and not checked:
                 continue
             if family & tables and parent not in tables:
-                children = ", ".join("/".join(t[1:]) for t in sorted(family & tables))
+                children = ", ".join("/".join(t) for t in sorted(family & tables))
                 raise StepRefused(
-                    f"staging/{children} is staged together with its parent staging/{system}/{table} "
+                    f"{children} is staged together with its parent {'/'.join(parent)} "
                     "(one file, one transaction): select the parent too"
                 )
             try:
@@ -227,7 +227,7 @@ def run(
             except Exception as exc:  # one broken table must not stop the others
                 ctx.log.error(f"staging {system}.{table} failed: {safe_error(exc)}")
                 result.failures.append(f"{system}.{table} ({safe_error(exc)})")
-                result.failed.append(parent)
+                result.failed.append(("staging", system, table))
     return result
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from medvault.platform.drops.layout import STRAYS_SITE, display_key
+from medvault.platform.drops.layout import STRAYS_SITE, display_key, partition_range
 from medvault.platform.drops.scan import scan
 from medvault.platform.ledger import QUARANTINED, FileEntry, Ledger
 from medvault.platform.steps.context import StepContext
@@ -68,6 +68,7 @@ def run(ctx: StepContext, stores: list[str], given: dict[str, list[Stray]] | Non
     new = 0
     for name in stores:
         with ctx.stores.drops(name) as store:
-            strays = given[name] if given else scan(store, None, full=True).strays
+            dates = partition_range(ctx.settings.start_date, datetime.now(UTC).date())
+            strays = given[name] if given else scan(store, None, full=True, dates=dates).strays
             new += quarantine_strays(ctx, store, name, strays, today)
     return new

@@ -116,4 +116,13 @@ class LocalStore(ObjectStore):
         os.replace(self._path(src_key), dest)
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        """Remove the file and the folders it leaves empty (up to the root), as object stores have none."""
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        for parent in path.parents:
+            if parent == self.root or self.root not in parent.parents:
+                break
+            try:
+                parent.rmdir()
+            except OSError:
+                break  # not empty (or gone)

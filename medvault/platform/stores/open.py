@@ -10,11 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from medvault.platform.config import Settings
+from medvault.platform.config import DROP_STORES, Settings
 from medvault.platform.stores.base import ObjectStore, StoreError
 from medvault.platform.stores.local import LocalStore
-
-DROP_STORES = ("local", "s3", "sftp")
 
 
 def boto3_client(settings: Settings):

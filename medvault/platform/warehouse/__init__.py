@@ -6,7 +6,13 @@ quoting, table helpers), so a second backend can land later behind the same seam
 
 from medvault.platform.warehouse.db import Warehouse, WarehouseLocked, transaction
 from medvault.platform.warehouse.sql import json_path, quote_ident, quote_literal
-from medvault.platform.warehouse.tables import column_names, ensure_table, row_count, table_exists
+from medvault.platform.warehouse.tables import (
+    column_names,
+    ensure_table,
+    row_count,
+    table_exists,
+    tables_with_column,
+)
 
 __all__ = [
     "Warehouse",
@@ -18,5 +24,6 @@ __all__ = [
     "quote_literal",
     "row_count",
     "table_exists",
+    "tables_with_column",
     "transaction",
 ]

@@ -51,6 +51,17 @@ def ensure_table(
             con.execute(f"ALTER TABLE {full} ADD COLUMN {quote_ident(col)} {typ}")
 
 
+def tables_with_column(con: duckdb.DuckDBPyConnection, schema: str, column: str) -> list[str]:
+    """Base tables of a schema that have `column` (say every table carrying `_site`)."""
+    rows = con.execute(
+        """SELECT c.table_name FROM information_schema.columns c
+           JOIN information_schema.tables t USING (table_schema, table_name)
+           WHERE c.table_schema = ? AND c.column_name = ? AND t.table_type = 'BASE TABLE' ORDER BY 1""",
+        [schema, column],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def row_count(con: duckdb.DuckDBPyConnection, schema: str, name: str, where: str = "", params=()) -> int:
     """Rows of a table, optionally filtered (`where` is SQL with `?` placeholders)."""
     clause = f" WHERE {where}" if where else ""

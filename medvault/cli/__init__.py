@@ -1,0 +1,53 @@
+"""The `medvault` command: config, rules check, generate, identify, run, backfill, demo, status,
+quarantine, sites."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+from medvault.cli import admin, data, runs
+from medvault.cli.common import UsageError, report_rules
+from medvault.platform.config import SettingsError
+from medvault.platform.rules import RulesError
+
+
+def _version() -> str:
+    try:
+        return version("medvault")
+    except PackageNotFoundError:  # running from a checkout that was not installed
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="medvault", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"medvault {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    data.add_parsers(sub)
+    runs.add_parsers(sub)
+    admin.add_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; a problem the user can fix is one sentence (or the rules report) and exit 2."""
+    from medvault.platform.stores.base import StoreError
+    from medvault.platform.warehouse import WarehouseLocked
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RulesError as exc:
+        report_rules(exc)
+        return 2
+    except (SettingsError, StoreError, WarehouseLocked, UsageError) as exc:
+        print(f"medvault: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("medvault: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
