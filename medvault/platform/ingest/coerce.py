@@ -18,6 +18,7 @@ from medvault.platform.warehouse.sql import quote_literal as ql
 
 WHITESPACE_CHARS = " \t\r\n\u00a0\ufeff"
 WHITESPACE = ql(WHITESPACE_CHARS)
+EDGE_SPACE = ql("^[\\s\u00a0\ufeff]|[\\s\u00a0]$")  # RE2: a value starting or ending with whitespace
 TRUE_WORDS = ("true", "t", "1", "y", "yes")
 FALSE_WORDS = ("false", "f", "0", "n", "no")
 DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%d/%m/%Y")
@@ -32,9 +33,9 @@ def clean_sql(col: ColumnDef, raw: str) -> str:
     """Trimmed, case-normalised text with empty strings as NULL."""
     x = f"CAST({raw} AS VARCHAR)"
     if col.trim:
-        # trim() on every value costs ~3x a copy; test the ends first (most values need no trimming)
-        ends = " OR ".join(f"starts_with({x}, {ql(c)}) OR ends_with({x}, {ql(c)})" for c in " \t\r\n\u00a0")
-        x = f"CASE WHEN {ends} THEN trim({x}, {WHITESPACE}) ELSE {x} END"
+        # trim() on every value costs ~3x a copy; one regex tests the ends first (most values need none),
+        # as fast as ten starts_with/ends_with tests and a far smaller expression to plan
+        x = f"CASE WHEN regexp_matches({x}, {EDGE_SPACE}) THEN trim({x}, {WHITESPACE}) ELSE {x} END"
     if col.type != "json":
         if col.case == "upper":
             x = f"upper({x})"

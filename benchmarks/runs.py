@@ -1,0 +1,212 @@
+"""Seconds per partition run: `medvault run`, a run launched by a real dagster-daemon, a range backfill,
+and how the cost of day N grows with the history.
+
+Each part uses its own MEDVAULT_HOME and DAGSTER_HOME under a temp dir, with the demo's generator:
+
+1. `medvault run` (the headless runner, runs executed in this process) over 3 sites x DAYS days;
+2. the same drops picked up by the `local_drop_sensor` of a real `dagster-daemon run` (the default run
+   launcher: one process per run, as in production): the mean of the runs' start-to-end durations, and
+   wall time from the first launch to the last end;
+3. `medvault backfill --all-sites` over SITES x HISTORY days (one process, definitions loaded once), the
+   total time against the 5-minute aim for 3 x 30 days; and day HISTORY / day 1 (the last three runs
+   of one site against its first three: does a partition get slower as history accumulates?).
+
+The baseline of the ratios is `medvault run` per partition, measured in the same run. Prints figures,
+asserts nothing; the last line is one JSON object of the figures.
+
+    .venv/bin/python benchmarks/runs.py [--days 3] [--history 30] [--sites 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import dagster as dg  # noqa: E402
+
+QUIET_ENV = {"DAGSTER_CLI_API_GRPC_LOG_LEVEL": "ERROR"}
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDVAULT_", "DAGSTER_"))}
+    return {**env, **QUIET_ENV, "MEDVAULT_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+
+
+def _medvault(args: list[str], home: Path, **extra) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "medvault.cli", *args],
+        env={**_env(home), **extra},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
+def _ingest_runs(dagster_home: Path) -> list:
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        records = instance.get_run_records(filters=dg.RunsFilter(job_name="ingest_job"))
+        return [
+            (
+                r.create_timestamp.timestamp(),
+                r.start_time,
+                r.end_time,
+                r.dagster_run.status,
+                r.dagster_run.tags,
+            )
+            for r in records
+        ]
+
+
+def bench_run(tmp: Path, sites: int, days: int) -> dict:
+    home = tmp / "run"
+    _medvault(["generate", "--sites", str(sites), "--days", str(days)], home)
+    t0 = time.perf_counter()
+    _medvault(["run", "--settle", "0"], home)
+    wall = time.perf_counter() - t0
+    runs = _ingest_runs(home / "dagster")
+    durations = [end - start for _, start, end, status, _ in runs if status == dg.DagsterRunStatus.SUCCESS]
+    return {"partitions": len(durations), "wall_s": wall, "per_partition_s": statistics.mean(durations)}
+
+
+def bench_daemon(tmp: Path, sites: int, days: int, timeout: float = 900) -> dict:
+    home = tmp / "daemon"
+    _medvault(["generate", "--sites", str(sites), "--days", str(days)], home)
+    from medvault.instance import ensure_dagster_home
+
+    ensure_dagster_home(home / "dagster")
+    expected = sites * days
+    env = {**_env(home), "MEDVAULT_SENSOR_INTERVAL": "5"}
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(REPO / "workspace.yaml")],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            runs = _ingest_runs(home / "dagster")
+            done = [r for r in runs if r[3] in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE)]
+            if len(done) >= expected:
+                break
+            time.sleep(2)
+        else:
+            raise RuntimeError(f"the daemon finished {len(done)} of {expected} runs in {timeout:.0f}s")
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=60)
+    ok = [r for r in runs if r[3] == dg.DagsterRunStatus.SUCCESS]
+    first_launch = min(r[0] for r in ok)
+    last_end = max(r[2] for r in ok)
+    return {
+        "partitions": len(ok),
+        "failed": len(runs) - len(ok),
+        "per_partition_s": statistics.mean(end - start for _, start, end, _, _ in ok),
+        "launch_to_end_per_partition_s": statistics.mean(end - created for created, _, end, _, _ in ok),
+        "wall_s": last_end - first_launch,
+    }
+
+
+def bench_backfill(tmp: Path, sites: int, history: int) -> dict:
+    home = tmp / "backfill"
+    _medvault(["generate", "--sites", str(sites), "--days", str(history)], home)
+    t0 = time.perf_counter()
+    _medvault(
+        ["backfill", "--all-sites", "--from", "2026-03-02", "--to", "2026-12-31", "--settle", "0"], home
+    )
+    wall = time.perf_counter() - t0
+    runs = sorted(_ingest_runs(home / "dagster"), key=lambda r: r[1])
+    ok = [r for r in runs if r[3] == dg.DagsterRunStatus.SUCCESS]
+    one_site = [r for r in ok if r[4].get("dagster/partition/site") == "aurora_eye"]
+    first = statistics.mean(r[2] - r[1] for r in one_site[:3])
+    last = statistics.mean(r[2] - r[1] for r in one_site[-3:])
+    return {
+        "partitions": len(ok),
+        "wall_s": wall,
+        "per_partition_s": wall / max(len(ok), 1),
+        "day1_s": first,
+        "dayN_s": last,
+        "growth": last / first,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sites", type=int, default=3)
+    parser.add_argument("--days", type=int, default=3, help="days for the run and daemon parts (default 3)")
+    parser.add_argument("--history", type=int, default=30, help="days for the backfill part (default 30)")
+    args = parser.parse_args(argv)
+    print(
+        f"medvault runs benchmark: dagster {dg.__version__}, python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+    )
+    with tempfile.TemporaryDirectory(prefix="medvault-bench-runs-") as tmp:
+        tmp = Path(tmp)
+        run = bench_run(tmp, args.sites, args.days)
+        print(
+            f"\n`medvault run`: {run['partitions']} partitions, {run['per_partition_s']:.2f} s per partition run "
+            f"({run['wall_s']:.1f} s wall, process start and mart refresh included)"
+        )
+        daemon = bench_daemon(tmp, args.sites, args.days)
+        print(
+            f"daemon-launched: {daemon['partitions']} partitions ({daemon['failed']} failed), "
+            f"{daemon['per_partition_s']:.2f} s per run (start to end), "
+            f"{daemon['launch_to_end_per_partition_s']:.2f} s from launch to end, {daemon['wall_s']:.1f} s wall"
+        )
+        back = bench_backfill(tmp, args.sites, args.history)
+        print(
+            f"backfill {args.sites} sites x {args.history} days: {back['partitions']} partitions in "
+            f"{back['wall_s']:.1f} s ({back['per_partition_s']:.2f} s per partition; aim: 300 s for 90)"
+        )
+        print(
+            f"day {args.history} / day 1 of one site: {back['dayN_s']:.2f} s / {back['day1_s']:.2f} s = "
+            f"{back['growth']:.2f}x"
+        )
+    base = run["per_partition_s"]
+    ratio = daemon["per_partition_s"] / base
+    print(f"\ndaemon-launched / medvault run per partition: {ratio:.2f}x (aim: within 1.5x)")
+    figures = [
+        {"name": "medvault_run_per_partition", "value": round(base, 3), "unit": "s", "ratio": 1.0},
+        {
+            "name": "daemon_run_per_partition",
+            "value": round(daemon["per_partition_s"], 3),
+            "unit": "s",
+            "ratio": round(ratio, 3),
+        },
+        {
+            "name": "daemon_launch_to_end_per_partition",
+            "value": round(daemon["launch_to_end_per_partition_s"], 3),
+            "unit": "s",
+            "ratio": round(daemon["launch_to_end_per_partition_s"] / base, 3),
+        },
+        {
+            "name": f"backfill_{args.sites}x{args.history}_total",
+            "value": round(back["wall_s"], 1),
+            "unit": "s",
+            "ratio": round(back["per_partition_s"] / base, 3),
+        },
+        {
+            "name": "day_n_over_day_1",
+            "value": round(back["growth"], 3),
+            "unit": "x",
+            "ratio": round(back["growth"], 3),
+        },
+    ]
+    print(json.dumps({"benchmark": "runs", "figures": figures}))
+
+
+if __name__ == "__main__":
+    main()
