@@ -14,15 +14,17 @@ from medvault.assets.marts import exams_per_month
 from medvault.assets.ops import sites_fresh
 from medvault.assets.partitions import site_date_partitions
 from medvault.jobs import freshness_job, ingest_job, marts_job, strays_job
-from medvault.platform.config import Settings
+from medvault.platform.config import Settings, keep_files_private
 from medvault.resources import RESOURCE_KEY, build_engine
 from medvault.schedules.marts import nightly_marts_schedule
 from medvault.schedules.ops import freshness_schedule
 from medvault.sensors.ingest import build_drop_sensor
 from medvault.sensors.marts import marts_refresh_sensor
+from medvault.sensors.ops import dead_runs_sensor
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    keep_files_private()
     settings = settings or Settings.from_env()
     engine = build_engine(settings)
     partitions = site_date_partitions(settings.start_date)
@@ -35,7 +37,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         assets=[*partitioned, raw_strays, exams_per_month],
         asset_checks=[sites_fresh],
         jobs=[ingest_job, marts_job, strays_job, freshness_job],
-        sensors=[*sensors, marts_refresh_sensor],
+        sensors=[*sensors, marts_refresh_sensor, dead_runs_sensor],
         schedules=[nightly_marts_schedule, freshness_schedule],
         resources={RESOURCE_KEY: engine},
     )

@@ -27,8 +27,10 @@ def ensure_dagster_home(path: Path) -> Path:
     """Create DAGSTER_HOME with a dagster.yaml (pool limit 1) if missing, export it, and return it."""
     path = Path(path).resolve()
     path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)  # run history and event logs can name patients' files
     config = path / "dagster.yaml"
     if not config.exists():
         config.write_text(DAGSTER_YAML)
+        config.chmod(0o600)
     use_dagster_home(path)
     return path

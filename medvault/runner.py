@@ -16,8 +16,11 @@ import dagster as dg
 from medvault.assets.ingest import announced, ingest_fetch_config, ingest_run_config
 from medvault.assets.partitions import SITE_PARTITIONS, partition_key
 from medvault.jobs import INGEST_JOB, MARTS_JOB, STRAYS_JOB
-from medvault.platform.config import Settings
+from medvault.platform import stopping
+from medvault.platform.config import Settings, SettingsError
 from medvault.platform.drops.layout import is_valid_date, is_valid_site, partition_range
+from medvault.platform.redact import safe_error
+from medvault.recovery import IN_PROGRESS, process_tags, recover
 from medvault.resources import RESOURCE_KEY
 from medvault.sensors.ingest import evaluate_drop_scan
 
@@ -35,9 +38,11 @@ class RunReport:
     new_sites: list[str] = field(default_factory=list)
     strays_runs: int = 0
     marts_refreshed: bool = False
-    warnings: list[str] = field(
-        default_factory=list
-    )  # checks that warned: "<check> on <asset> (<partition>)"
+    # checks that warned: "<check> on <asset> (<partition>)"
+    warnings: list[str] = field(default_factory=list)
+    # runs of dead processes failed, and their pool slots freed, before this one started
+    recovered: list[str] = field(default_factory=list)
+    interrupted: bool = False  # an operator's stop: no further run was started
 
     @property
     def problems(self) -> str:
@@ -60,10 +65,18 @@ class RunReport:
                 )
 
 
+DONE_OR_RUNNING = [
+    dg.DagsterRunStatus.SUCCESS,
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    *IN_PROGRESS,
+]
+
+
 def _already_done(instance: dg.DagsterInstance, run_key: str) -> bool:
+    """Succeeded, or being run right now (another `medvault run`, the daemon): not run twice."""
     runs = instance.get_runs(
-        filters=dg.RunsFilter(tags={"dagster/run_key": run_key}, statuses=[dg.DagsterRunStatus.SUCCESS]),
-        limit=1,
+        filters=dg.RunsFilter(tags={"dagster/run_key": run_key}, statuses=DONE_OR_RUNNING), limit=1
     )
     return bool(runs)
 
@@ -82,17 +95,27 @@ def run_pending(
     log=print,
 ) -> RunReport:
     """Scan every enabled store, apply new sites, execute the requested runs, then refresh the marts."""
-    report = RunReport()
+    settings.require_stores()
+    report = RunReport(recovered=recover(instance))
     job = defs.resolve_job_def(INGEST_JOB)
     for store in settings.stores:
         key = CURSOR_KEY.format(store=store)
         cursor = None if full else instance.run_storage.get_cursor_values({key}).get(key)
-        result, scanned = _scan(defs, instance, store, cursor)
-        if settle_seconds and scanned.pending:
-            time.sleep(
-                settle_seconds
-            )  # a file without a marker is stable once size+mtime hold across two looks
-            more, scanned = _scan(defs, instance, store, result.cursor)
+        try:  # one unreachable store never stops the others: it is reported and scanned again next time
+            result, scanned = _scan(defs, instance, store, cursor)
+            if settle_seconds and scanned.pending:
+                time.sleep(
+                    settle_seconds
+                )  # a file without a marker is stable once size+mtime hold across two looks
+                more, scanned = _scan(defs, instance, store, result.cursor)
+            else:
+                more = None
+        except SettingsError:
+            raise  # a configuration mistake is the user's to fix, not an outage to ride out
+        except Exception as exc:  # noqa: BLE001 - reported per store
+            report.failed.append(f"{store} scan ({safe_error(exc)})")
+            continue
+        if more is not None:
             result = dg.SensorResult(
                 run_requests=_merge(result.run_requests, more.run_requests),
                 dynamic_partitions_requests=[
@@ -111,7 +134,7 @@ def run_pending(
                     run_config={**request.run_config, **QUIET},
                     instance=instance,
                     raise_on_error=False,
-                    tags={**request.tags, "medvault/launched_by": "medvault run"},
+                    tags={**request.tags, **process_tags(), "medvault/launched_by": "medvault run"},
                 )
                 report.strays_runs += 1
                 if not outcome.success:
@@ -127,6 +150,7 @@ def run_pending(
                 "dagster/run_key": request.run_key,
                 "dagster/sensor_name": f"{store}_drop_sensor",
                 "medvault/launched_by": "medvault run",
+                **process_tags(),
             }
             log(
                 f"  run {request.partition_key} ({request.tags.get('medvault/files')} new files from {store})"
@@ -140,6 +164,9 @@ def run_pending(
             )
             report.record(outcome, str(request.partition_key))
             all_ok = all_ok and outcome.success
+            if stopping.requested() or _interrupted(outcome):
+                report.interrupted = True
+                return report
         if all_ok:
             instance.run_storage.set_cursor_values({key: result.cursor})
     if report.succeeded or full:
@@ -147,11 +174,31 @@ def run_pending(
     return report
 
 
+INTERRUPTS = ("DagsterExecutionInterruptedError", "InterruptException", "KeyboardInterrupt")
+
+
+def _interrupted(outcome) -> bool:
+    """Did this run end because the operator stopped it (Ctrl-C, SIGTERM)?"""
+    for event in outcome.all_events:
+        error = getattr(event.event_specific_data, "error", None)
+        if (
+            event.is_failure
+            and error is not None
+            and (error.cls_name in INTERRUPTS or "interrupted" in error.message)
+        ):
+            stopping.request()
+            return True
+    return False
+
+
 def _refresh_marts(
     defs: dg.Definitions, instance: dg.DagsterInstance, report: RunReport, launched_by: str
 ) -> None:
     outcome = defs.resolve_job_def(MARTS_JOB).execute_in_process(
-        instance=instance, tags={"medvault/launched_by": launched_by}, raise_on_error=False, run_config=QUIET
+        instance=instance,
+        tags={"medvault/launched_by": launched_by, **process_tags()},
+        raise_on_error=False,
+        run_config=QUIET,
     )
     report.marts_refreshed = outcome.success
     if not outcome.success:
@@ -169,7 +216,7 @@ def run_partitions(
     """One in-process ingest run per (site, date), in this process (definitions loaded once), then one
     mart refresh. Every enabled store is read; files without a marker count once unchanged for
     `settle_seconds` (default MEDVAULT_SETTLE_SECONDS)."""
-    report = RunReport()
+    report = RunReport(recovered=recover(instance))
     job = defs.resolve_job_def(INGEST_JOB)
     sites = sorted({site for site, _ in partitions})
     known = set(instance.get_dynamic_partitions(SITE_PARTITIONS.name))
@@ -183,11 +230,14 @@ def run_partitions(
         outcome = job.execute_in_process(
             partition_key=partition_key(site, day),
             instance=instance,
-            tags={"medvault/launched_by": launched_by},
+            tags={"medvault/launched_by": launched_by, **process_tags()},
             raise_on_error=False,
             run_config=run_config,
         )
         report.record(outcome, f"{day}|{site}")
+        if stopping.requested() or _interrupted(outcome):
+            report.interrupted = True
+            return report
     if report.requested:
         _refresh_marts(defs, instance, report, launched_by)
     return report
@@ -204,6 +254,7 @@ def backfill(
 ) -> RunReport:
     """Every (site, date) between `first` and `last` that has a drop folder on an enabled store (all
     sites with `sites=None`), clipped to the partition range."""
+    settings.require_stores()
     engine = defs.resources[RESOURCE_KEY]
     low, high = partition_range(settings.start_date, datetime.now(UTC).date())
     lo, hi = max(first.isoformat(), low), min(last.isoformat(), high)

@@ -89,7 +89,9 @@ def test_every_table_asset_has_a_described_column_schema(tmp_path: Path):
         undescribed = [c.name for c in columns if not c.description and not c.name.startswith("_")]
         if key.path[0] != "staging":
             assert undescribed == [], (key.to_user_string(), undescribed)
-    admissions = graph.get(dg.AssetKey(["staging", "ndc_smr01__admissions"])).metadata["dagster/column_schema"]
+    admissions = graph.get(dg.AssetKey(["staging", "ndc_smr01__admissions"])).metadata[
+        "dagster/column_schema"
+    ]
     columns = admissions.schema.columns if hasattr(admissions, "schema") else admissions.columns
     docs = {c.name: c.description for c in columns}
     assert docs["chi"] == "Community Health Index number of the patient; patient identifier (pii)"

@@ -161,7 +161,7 @@ def test_cli_errors_are_sentences_and_paths_do_not_depend_on_the_working_directo
         (["identify", str(tmp_path)], {}, "not a file"),
         (["run"], {"MEDVAULT_STORES": "local,ftp"}, "MEDVAULT_STORES takes local, s3, sftp"),
         (["run"], {"MEDVAULT_LOOKBACK_DAYS": "x"}, "MEDVAULT_LOOKBACK_DAYS must be a whole number"),
-        (["run"], {"MEDVAULT_STORES": "s3"}, "needs MEDVAULT_S3_BUCKET"),
+        (["run"], {"MEDVAULT_STORES": "s3"}, "the s3 drop store (MEDVAULT_STORES) needs MEDVAULT_S3_BUCKET"),
         (["quarantine", "show", "abcdef"], {}, "no quarantined file has the id"),
         (["backfill", "--from", "2026-03-01"], {}, "--site CODE"),
     ]

@@ -10,6 +10,7 @@ import dagster as dg
 from medvault.assets.partitions import site_date
 from medvault.platform.results import CheckOutcome, StepResult, TableResult
 from medvault.platform.steps.context import Engine, StepContext
+from medvault.recovery import PID_TAG, process_tags
 
 
 def asset_key(parts: tuple[str, ...]) -> dg.AssetKey:
@@ -53,4 +54,7 @@ def results(step: StepResult) -> Iterator[dg.MaterializeResult | dg.AssetCheckRe
 def step_context(context, engine: Engine, partitioned: bool = True) -> StepContext:
     """The engine's context for this Dagster step: its partition, run and log."""
     site, date = site_date(context) if partitioned else (None, None)
-    return engine.step(site, date, run_id=context.run.run_id, log=context.log)
+    run = context.run
+    if PID_TAG not in run.tags:  # launched by the daemon: record which process executes it
+        context.instance.add_run_tags(run.run_id, process_tags())
+    return engine.step(site, date, run_id=run.run_id, log=context.log)

@@ -4,12 +4,14 @@ quarantine, sites."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from medvault.cli import admin, data, runs
 from medvault.cli.common import UsageError, report_rules
-from medvault.platform.config import SettingsError
+from medvault.platform import stopping
+from medvault.platform.config import SettingsError, keep_files_private
 from medvault.platform.rules import RulesError
 
 
@@ -30,12 +32,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum, frame):
+    stopping.request()
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; a problem the user can fix is one sentence (or the rules report) and exit 2."""
     from medvault.platform.stores.base import StoreError
     from medvault.platform.warehouse import WarehouseLocked
 
     args = build_parser().parse_args(argv)
+    keep_files_private()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, a container stop or `kill`: stop cleanly
+        signal.signal(sig, _interrupt)
     try:
         return args.func(args)
     except RulesError as exc:

@@ -12,6 +12,15 @@ from medvault.cli.data import _date, cmd_generate
 
 
 def _print_problems(report) -> None:
+    if report.interrupted:
+        print(
+            "  STOPPED: interrupted; the run in progress was marked failed, no further run was started",
+            file=sys.stderr,
+        )
+    if report.recovered:
+        print(
+            f"  recovered {len(report.recovered)} run(s) left by a dead process: {', '.join(report.recovered)}"
+        )
     if report.problems:
         print(f"  WARNING: {report.problems} (see `medvault quarantine list`)", file=sys.stderr)
     for failed in report.failed:
@@ -32,7 +41,7 @@ def cmd_run(args) -> int:
         f"marts refreshed: {'yes' if report.marts_refreshed else 'no'} ({time.monotonic() - started:.1f}s)"
     )
     _print_problems(report)
-    return 1 if report.failed else 0
+    return 130 if report.interrupted else 1 if report.failed else 0
 
 
 def cmd_backfill(args) -> int:
@@ -56,7 +65,7 @@ def cmd_backfill(args) -> int:
         f"({elapsed:.1f}s, {elapsed / n:.1f}s per partition)"
     )
     _print_problems(report)
-    return 1 if report.failed else 0
+    return 130 if report.interrupted else 1 if report.failed else 0
 
 
 def cmd_status(args) -> int:

@@ -248,14 +248,30 @@ class Settings:
             ),
         )
 
+    def require_stores(self) -> None:
+        """Raise SettingsError when an enabled drop store lacks what it needs to be reached."""
+        needs = {"s3": ("MEDVAULT_S3_BUCKET", self.s3.bucket), "sftp": ("MEDVAULT_SFTP_HOST", self.sftp.host)}
+        for store in self.stores:
+            variable, value = needs.get(store, ("", "set"))
+            if not value:
+                raise SettingsError(f"the {store} drop store (MEDVAULT_STORES) needs {variable}")
+
     def local_folders(self) -> list[Path]:
         """The folders of the embedded default this configuration uses (remote locations excluded)."""
         folders = [self.home, self.drops, self.dagster_home, self.warehouse.parent]
         return folders + [p for p in (self.lake, self.quarantine) if isinstance(p, Path)]
 
     def ensure_folders(self) -> None:
+        """Create the local folders owner-only (0700): they hold patient data."""
         for folder in self.local_folders():
             folder.mkdir(parents=True, exist_ok=True)
+            os.chmod(folder, 0o700)
+
+
+def keep_files_private() -> None:
+    """Every file and folder this process creates from now on is owner-only (umask 077), whatever the
+    caller's umask: the warehouse, lake, quarantine and Dagster's storage hold patient data."""
+    os.umask(0o077)
 
 
 def use_dagster_home(path: Path) -> None:

@@ -30,10 +30,10 @@ def evaluate_drop_scan(
             lookback_days=engine.settings.lookback_days,
             dates=partition_range(engine.settings.start_date, today),
         )
-    new_sites = sorted(
-        {s for s in result.new_sites if is_valid_site(s)}
-        | {site for site, _ in result.ready if site not in known_sites and is_valid_site(site)} - known_sites
-    )
+    seen = {s for s in result.new_sites if is_valid_site(s)} | {
+        site for site, _ in result.ready if is_valid_site(site)
+    }
+    new_sites = sorted(seen - known_sites)
     run_requests = [
         dg.RunRequest(
             job_name=INGEST_JOB,

@@ -102,6 +102,8 @@ class ReceiveResult:
 
 
 def _layout_fault(obj: StoredObject, key: str) -> list | None:
+    if obj.kind != "file":  # checked from the listing: a named pipe would hang the reader
+        return ["not_a_regular_file", f"{key!r} is a {obj.kind}, not a regular file; it was not read"]
     if key != obj.key:
         return ["bad_file_name", f"{key!r}: the file name is not valid UTF-8"]
     try:
@@ -154,6 +156,8 @@ class _Fetcher:
         name = key.rsplit("/", 1)[-1]
         site, date = self.ctx.partition
         dest = self.ctx.landing.copy_key(site, date, self.landing.landing_id, self.store_name, n, name)
+        if obj.kind != "file":
+            return landed  # recorded by name, never opened
         try:
             path = self._copy(obj.key, dest)
         except StoreError:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import duckdb
 
+from medvault.platform import stopping
 from medvault.platform.ingest.faults import FileFault
 from medvault.platform.ingest.load import LoadResult, load_file
 from medvault.platform.ingest.profile import profile
@@ -225,6 +226,8 @@ def run(
                     site, date = ctx.partition
                     result.checks.append(rows_accounted(con, site, date, system, newest, quarantined))
             except Exception as exc:  # one broken table must not stop the others
+                if stopping.interrupted(exc):
+                    raise  # ...but an operator's stop does
                 ctx.log.error(f"staging {system}.{table} failed: {safe_error(exc)}")
                 result.failures.append(f"{system}.{table} ({safe_error(exc)})")
                 result.failed.append(("staging", system, table))

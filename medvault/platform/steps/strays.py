@@ -6,6 +6,7 @@ They belong to no (site, date) partition, so they are quarantined on their own, 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 from medvault.platform.drops.layout import STRAYS_SITE, display_key, partition_range
@@ -31,35 +32,41 @@ def quarantine_strays(
             if obj is None:
                 continue  # gone since the sensor saw it
             shown = display_key(key)
-            with local_file(store, key) as path:
-                sha = sha256_file(path)
-                if ledger.files.contains(STRAYS_SITE, store_name, shown, sha):
+            if obj.kind != "file":  # a pipe, socket or device: recorded by name, never opened
+                code = "not_a_regular_file"
+                message = f"{shown!r} is a {obj.kind}, not a regular file; it was not read"
+                if ledger.files.contains(STRAYS_SITE, store_name, shown, ""):
                     continue
-                reason = Reason(code=code, message=message, file=shown)
-                qkey = ctx.quarantine.put(path, STRAYS_SITE, found_on, sha, shown.rsplit("/", 1)[-1], reason)
-                with transaction(con):
-                    ledger.files.add(
-                        FileEntry(
-                            STRAYS_SITE,
-                            found_on,
-                            store_name,
-                            shown,
-                            sha,
-                            obj.size,
-                            None,
-                            None,
-                            None,
-                            QUARANTINED,
-                            None,
-                        ),
-                        ctx.run_id,
-                        reason_code=code,
-                        reason=message,
-                        quarantine_path=qkey,
+                tag = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+                _record(ctx, ledger, con, None, store_name, shown, "", tag, obj.size, found_on, code, message)
+            else:
+                with local_file(store, key) as path:
+                    sha = sha256_file(path)
+                    if ledger.files.contains(STRAYS_SITE, store_name, shown, sha):
+                        continue
+                    # one quarantine entry per stray path: the same bytes under two names keep both reasons
+                    tag = hashlib.sha256(
+                        f"{store_name}\n{key}\n{sha}".encode("utf-8", "surrogateescape")
+                    ).hexdigest()
+                    _record(
+                        ctx, ledger, con, path, store_name, shown, sha, tag, obj.size, found_on, code, message
                     )
             ctx.log.warning(f"quarantined stray {shown}: {code}")
             new += 1
     return new
+
+
+def _record(ctx, ledger, con, path, store_name, key, sha, tag, size, found_on, code, message) -> None:
+    reason = Reason(code=code, message=message, file=key)
+    qkey = ctx.quarantine.put(path, STRAYS_SITE, found_on, tag, key.rsplit("/", 1)[-1], reason)
+    with transaction(con):
+        ledger.files.add(
+            FileEntry(STRAYS_SITE, found_on, store_name, key, sha, size, None, None, None, QUARANTINED, None),
+            ctx.run_id,
+            reason_code=code,
+            reason=message,
+            quarantine_path=qkey,
+        )
 
 
 def run(ctx: StepContext, stores: list[str], given: dict[str, list[Stray]] | None = None) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+from medvault.platform import stopping
 from medvault.platform.ledger import Ledger, LoadRecord
 from medvault.platform.redact import safe_error
 from medvault.platform.results import StepResult, TableResult
@@ -49,6 +50,8 @@ def run(ctx: StepContext, names: set[str], failed_sources: set[str] = frozenset(
             try:
                 inserted = load_object(con, ctx.vault, obj.name, site, date, load_ts)
             except Exception as exc:  # keep loading the other tables; report at the end
+                if stopping.interrupted(exc):
+                    raise
                 ctx.log.error(f"vault {obj.name} failed: {safe_error(exc)}")
                 result.failures.append(obj.name)
                 result.failed.append((SCHEMA, obj.name))

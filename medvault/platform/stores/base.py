@@ -27,6 +27,7 @@ class StoredObject:
     size: int
     mtime: float  # seconds since the epoch
     etag: str | None = None
+    kind: str = "file"  # "file", or what else it is ("fifo", "socket", "device"): never opened, only reported
 
     @property
     def name(self) -> str:
@@ -36,6 +37,21 @@ class StoredObject:
     def version(self) -> str:
         """A token that changes when the content may have changed (etag where the store has one)."""
         return self.etag.strip('"') if self.etag else f"{self.size}-{int(self.mtime * 1000)}"
+
+
+def special_kind(mode: int) -> str | None:
+    """What a non-regular, non-folder, non-link entry is (None for a regular file), from its st_mode."""
+    import stat
+
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "fifo"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return "special file"
 
 
 class ObjectStore(ABC):

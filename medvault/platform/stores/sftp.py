@@ -30,12 +30,13 @@ import stat as statmod
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
 import paramiko
 
-from medvault.platform.stores.base import ObjectStore, StoredObject, StoreError
+from medvault.platform.stores.base import ObjectStore, StoredObject, StoreError, special_kind
 from medvault.platform.stores.sftp_connect import (
     Permanent,
     UnknownHostKeyError,
@@ -298,6 +299,8 @@ class SftpStore(ObjectStore):
                             subfolders.append(child)
                     elif statmod.S_ISREG(mode):
                         out.append(self._obj(child, attr))
+                    elif not statmod.S_ISLNK(mode):  # pipes, sockets, devices: reported, never opened
+                        out.append(replace(self._obj(child, attr), kind=special_kind(mode) or "special file"))
                 stack.extend(reversed(subfolders))
             return out
 

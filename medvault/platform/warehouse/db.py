@@ -61,6 +61,8 @@ class Warehouse:
             with self.connect(read_only=False):
                 pass
         con = self._open(read_only)
+        if not read_only:
+            self.path.chmod(0o600)  # patient data: owner only, whatever the umask
         try:
             if not read_only:
                 ensure_zones(con)

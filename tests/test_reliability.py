@@ -1,0 +1,230 @@
+"""What production throws at it: killed and stopped runs, special files, a store outage, file modes,
+links planted in the lake, credentials in URLs. Each test reproduces the failure it guards against."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from medvault.platform.redact import safe_error
+from medvault.platform.stores.base import StoreError
+from medvault.platform.stores.local import LocalStore
+from medvault.platform.warehouse import Warehouse
+from tests.helpers import smr01_csv
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+def _env(home: Path, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDVAULT_", "DAGSTER_"))}
+    return {**env, "MEDVAULT_HOME": str(home), **extra}
+
+
+def _medvault(args, home: Path, **extra) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "medvault.cli", *args],
+        env=_env(home, **extra),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: os.umask(0o022),  # a permissive caller: medvault must still keep files private
+    )
+
+
+def _drop(home: Path, site: str, text: str, name: str = "smr01.csv", date: str = "2026-03-02") -> Path:
+    folder = home / "drops" / site / date
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text)
+    (folder / "_DONE").write_text("")
+    return folder
+
+
+def _big_drop(home: Path, site: str, rows: int) -> None:
+    """An SMR01 extract large enough that staging it takes seconds."""
+    folder = _drop(home, site, smr01_csv(1))
+    body = folder / "big_body.csv"
+    duckdb.connect().execute(
+        f"""COPY (SELECT 'SMRB' || i, '0101011234', '2026-03-01', '2026-03-02', 1, 1, 40, '1A', 'A', 'AB1 2CD', 'I10',
+                  '', '', '', '', '', '', '2026-03-02T10:00:00' FROM range({rows}) r(i)) TO '{body}' (HEADER false)"""
+    )
+    (folder / "smr01_big.csv").write_text(smr01_csv()[:] + body.read_text())
+    body.unlink()
+
+
+def _wait_for_step(dagster_home: Path, step: str, proc: subprocess.Popen, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"medvault run ended before {step} started:\n{proc.stdout.read()}")
+        if (dagster_home / "history").exists():
+            try:
+                with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+                    for run in instance.get_runs(filters=dg.RunsFilter(job_name="ingest_job")):
+                        for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START):
+                            if entry.step_key == step:
+                                return
+            except Exception:  # noqa: BLE001 - the other process is still creating the instance's storage
+                pass
+        time.sleep(0.3)
+    raise AssertionError(f"step {step} never started")
+
+
+def _runs_and_slots(dagster_home: Path):
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        runs = {r.run_id: r.status for r in instance.get_runs(filters=dg.RunsFilter(job_name="ingest_job"))}
+        slots = instance.event_log_storage.get_concurrency_info("warehouse").claimed_slots
+    return runs, slots
+
+
+def test_a_killed_run_does_not_block_the_next_one(tmp_path: Path):
+    home = tmp_path / "home"
+    _big_drop(home, "aurora_eye", 600_000)
+    first = _medvault(["run", "--settle", "0"], home)
+    _wait_for_step(home / "dagster", "load", first)
+    time.sleep(1.0)
+    first.send_signal(signal.SIGKILL)  # the OOM killer, a power cut
+    first.wait(timeout=30)
+    runs, slots = _runs_and_slots(home / "dagster")
+    assert list(runs.values()) == [dg.DagsterRunStatus.STARTED] and len(slots) == 1, "left holding the pool"
+    _drop(home, "kestrel_imaging", smr01_csv(5))
+    second = _medvault(["run", "--settle", "0"], home)
+    out, _ = second.communicate(timeout=240)
+    assert "recovered 1 run(s) left by a dead process" in out, out
+    assert "requested, 2 succeeded" in out or "succeeded" in out, out
+    runs, slots = _runs_and_slots(home / "dagster")
+    assert sorted(s.value for s in runs.values()).count("SUCCESS") >= 1
+    assert dg.DagsterRunStatus.FAILURE in runs.values(), "the dead run is marked failed"
+    assert slots == [], "and its pool slot is free"
+    with Warehouse(home / "warehouse.duckdb").connect(read_only=True) as con:
+        sites = {
+            r[0] for r in con.execute("SELECT DISTINCT _site FROM staging.ndc_smr01__admissions").fetchall()
+        }
+    assert "kestrel_imaging" in sites
+
+
+def test_sigterm_stops_medvault_run_cleanly(tmp_path: Path):
+    home = tmp_path / "home"
+    _big_drop(home, "aurora_eye", 600_000)
+    _drop(home, "kestrel_imaging", smr01_csv(5))
+    proc = _medvault(["run", "--settle", "0"], home)
+    _wait_for_step(home / "dagster", "load", proc)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)  # a container stop
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out
+    assert "STOPPED: interrupted" in out
+    runs, slots = _runs_and_slots(home / "dagster")
+    assert list(runs.values()) == [dg.DagsterRunStatus.FAILURE], "no further run was started"
+    assert slots == []
+
+
+def test_a_named_pipe_is_quarantined_unread_and_the_rest_loads(tmp_path: Path):
+    home = tmp_path / "home"
+    folder = _drop(home, "aurora_eye", smr01_csv(1, 2))
+    os.mkfifo(folder / "pipe.csv")  # a reader opening it would wait forever
+    os.mkfifo(home / "drops" / "stray_pipe")
+    proc = _medvault(["run", "--settle", "0"], home)
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 0, out
+    with Warehouse(home / "warehouse.duckdb").connect(read_only=True) as con:
+        rows = con.execute("SELECT key, status, reason_code FROM ops.file_manifest ORDER BY key").fetchall()
+    assert rows == [
+        ("aurora_eye/2026-03-02/pipe.csv", "quarantined", "not_a_regular_file"),
+        ("aurora_eye/2026-03-02/smr01.csv", "loaded", None),
+        ("stray_pipe", "quarantined", "not_a_regular_file"),
+    ]
+
+
+def test_one_store_down_does_not_stop_the_others(tmp_path: Path):
+    from tests.servers import start_moto_server
+
+    home = tmp_path / "home"
+    _drop(home, "aurora_eye", smr01_csv(1))
+    moto = start_moto_server()
+    _, bucket = moto.make_bucket()
+    endpoint = moto.endpoint_url
+    moto.stop()  # S3 is down
+    env = {"MEDVAULT_STORES": "s3,local", "MEDVAULT_S3_BUCKET": bucket, "MEDVAULT_S3_ENDPOINT_URL": endpoint}
+    env |= {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_MAX_ATTEMPTS": "1"}
+    proc = _medvault(["run", "--settle", "0"], home, **env)
+    out, _ = proc.communicate(timeout=240)
+    assert proc.returncode == 1, out
+    assert "FAILED: s3 scan" in out and "Traceback" not in out, out
+    assert "1 partition run(s) requested, 1 succeeded" in out and "marts refreshed: yes" in out
+
+
+def test_patient_data_is_created_owner_only_whatever_the_umask(tmp_path: Path):
+    home = tmp_path / "home"
+    folder = _drop(home, "aurora_eye", smr01_csv(1))
+    (folder / "notes.txt").write_text("not an extract\n")  # quarantined
+    proc = _medvault(["run", "--settle", "0"], home)
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 0, out
+    checked = 0
+    for place in ("warehouse.duckdb", "lake", "quarantine", "dagster"):
+        for path in [home / place, *(home / place).rglob("*")] if (home / place).is_dir() else [home / place]:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            assert mode & 0o077 == 0, f"{path.relative_to(home)} is {oct(mode)}"
+            checked += 1
+    assert checked > 20
+
+
+def test_writes_refuse_links_planted_in_the_lake(tmp_path: Path):
+    lake, outside = tmp_path / "lake", tmp_path / "outside"
+    lake.mkdir()
+    outside.mkdir()
+    os.symlink(outside, lake / "raw")
+    src = tmp_path / "x.csv"
+    src.write_text("a\n")
+    store = LocalStore(lake)
+    with pytest.raises(StoreError, match="symbolic link"):
+        store.upload(src, "raw/x.csv")
+    with pytest.raises(StoreError, match="symbolic link"):
+        store.put_bytes("raw/y.json", b"{}")
+    (lake / "landing").mkdir()
+    (lake / "landing" / "a.csv").write_text("a\n")
+    with pytest.raises(StoreError, match="symbolic link"):
+        store.move("landing/a.csv", "raw/a.csv")
+    assert list(outside.iterdir()) == [], "nothing was written through the link"
+
+
+def test_credentials_in_urls_are_masked_in_errors_and_config(tmp_path: Path):
+    assert safe_error(OSError("cannot reach http://AKIA1:s3cr3t@minio:9000/b")) == (
+        "OSError: cannot reach http://***@minio:9000/b"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "medvault.cli", "config"],
+        env=_env(tmp_path, MEDVAULT_S3_ENDPOINT_URL="http://AKIA1:s3cr3t@minio:9000"),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout
+    assert "s3cr3t" not in out and "http://***@minio:9000" in out
+
+
+def test_strays_with_the_same_name_and_bytes_keep_their_own_reasons(tmp_path: Path):
+    home = tmp_path / "home"
+    drops = home / "drops"
+    (drops / "aurora_eye").mkdir(parents=True)
+    (drops / "notes.csv").write_text("a,b\n1,2\n")  # at the root
+    (drops / "aurora_eye" / "notes.csv").write_text("a,b\n1,2\n")  # beside the date folders
+    proc = _medvault(["run", "--settle", "0"], home)
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 0, out
+    with Warehouse(home / "warehouse.duckdb").connect(read_only=True) as con:
+        rows = con.execute(
+            "SELECT key, quarantine_path FROM ops.file_manifest WHERE site = '_strays' ORDER BY key"
+        ).fetchall()
+    assert [r[0] for r in rows] == ["aurora_eye/notes.csv", "notes.csv"]
+    assert rows[0][1] != rows[1][1], "two quarantine entries, each with its reason"
