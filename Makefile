@@ -47,6 +47,7 @@ dev: install
 
 bench: install system-deps
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/runs.py
 
 clean:
 	rm -rf $(MEDVAULT_HOME)

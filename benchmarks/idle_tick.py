@@ -95,7 +95,7 @@ def measure(label: str, store, ticks: int, lookback: int) -> dict:
     return row
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'':<{width}}  " + "  ".join(f"{r['store']:>14}" for r in rows))
     for key in keys[1:]:
         print(f"{key:<{width}}  " + "  ".join(f"{r[key]!s:>14}" for r in rows))
+    return rows
 
 
 if __name__ == "__main__":

@@ -176,15 +176,27 @@ def main(argv: list[str] | None = None) -> None:
             f"{back['growth']:.2f}x"
         )
     base = run["per_partition_s"]
-    ratio = daemon["per_partition_s"] / base
-    print(f"\ndaemon-launched / medvault run per partition: {ratio:.2f}x (aim: within 1.5x)")
+    wall_run = run["wall_s"] / run["partitions"]
+    wall_daemon = daemon["wall_s"] / daemon["partitions"]
+    ratio = wall_daemon / wall_run
+    print(
+        f"\nper partition, wall time: daemon {wall_daemon:.2f} s / medvault run {wall_run:.2f} s = {ratio:.2f}x "
+        "(aim: within 1.5x); the daemon's runs overlap, so one run's own duration is longer"
+    )
     figures = [
+        {"name": "medvault_run_wall_per_partition", "value": round(wall_run, 3), "unit": "s", "ratio": 1.0},
+        {
+            "name": "daemon_wall_per_partition",
+            "value": round(wall_daemon, 3),
+            "unit": "s",
+            "ratio": round(ratio, 3),
+        },
         {"name": "medvault_run_per_partition", "value": round(base, 3), "unit": "s", "ratio": 1.0},
         {
             "name": "daemon_run_per_partition",
             "value": round(daemon["per_partition_s"], 3),
             "unit": "s",
-            "ratio": round(ratio, 3),
+            "ratio": round(daemon["per_partition_s"] / base, 3),
         },
         {
             "name": "daemon_launch_to_end_per_partition",

@@ -228,3 +228,29 @@ def test_strays_with_the_same_name_and_bytes_keep_their_own_reasons(tmp_path: Pa
         ).fetchall()
     assert [r[0] for r in rows] == ["aurora_eye/notes.csv", "notes.csv"]
     assert rows[0][1] != rows[1][1], "two quarantine entries, each with its reason"
+
+
+def test_the_raw_copy_is_the_bytes_that_were_hashed(tmp_path: Path):
+    """The file is copied once and hashed and identified from that copy: a source rewritten meanwhile
+    cannot give a raw copy that differs from its recorded sha256."""
+    import hashlib
+
+    from medvault.platform.rules import load_rules
+    from medvault.platform.steps.receive import receive
+    from tests.helpers import step_context
+
+    class RewrittenAfterRead(LocalStore):
+        def download(self, key, dest):
+            out = super().download(key, dest)
+            (self.root / key).write_text(smr01_csv(7, 8, 9))  # the site rewrites the file right after
+            return out
+
+    _drop(tmp_path, "aurora_eye", smr01_csv(1))
+    rules = load_rules(ROOT / "rules")
+    summary = receive(step_context(tmp_path, rules), RewrittenAfterRead(tmp_path / "drops"), "local")
+    assert summary.received == 1
+    with Warehouse(tmp_path / "w.duckdb").connect(read_only=True) as con:
+        sha, raw_path = con.execute("SELECT sha256, raw_path FROM ops.file_manifest").fetchone()
+    kept = (tmp_path / "lake" / raw_path).read_bytes()
+    assert hashlib.sha256(kept).hexdigest() == sha
+    assert kept == smr01_csv(1).encode(), "the bytes that were read, not the rewrite"
