@@ -89,14 +89,17 @@ def _runs_and_slots(dagster_home: Path):
 
 def test_a_killed_run_does_not_block_the_next_one(tmp_path: Path):
     home = tmp_path / "home"
-    _big_drop(home, "aurora_eye", 600_000)
+    _big_drop(home, "aurora_eye", 1_000_000)
     first = _medvault(["run", "--settle", "0"], home)
     _wait_for_step(home / "dagster", "load", first)
-    time.sleep(1.0)
+    deadline = time.monotonic() + 60
+    while not _runs_and_slots(home / "dagster")[1]:  # the load step holds the pool's slot
+        assert time.monotonic() < deadline and first.poll() is None, "the load step never held the pool"
+        time.sleep(0.2)
     first.send_signal(signal.SIGKILL)  # the OOM killer, a power cut
     first.wait(timeout=30)
     runs, slots = _runs_and_slots(home / "dagster")
-    assert list(runs.values()) == [dg.DagsterRunStatus.STARTED] and len(slots) == 1, "left holding the pool"
+    assert list(runs.values()) == [dg.DagsterRunStatus.STARTED] and len(slots) == 1, ("left holding the pool", runs)
     _drop(home, "kestrel_imaging", smr01_csv(5))
     second = _medvault(["run", "--settle", "0"], home)
     out, _ = second.communicate(timeout=240)

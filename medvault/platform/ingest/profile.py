@@ -19,9 +19,10 @@ def profile(con, table: str, table_def: TableDef) -> dict[str, dict]:
     selects = []
     for i, col in enumerate(columns):
         c = qi(col.name)
-        text = f"CAST({c} AS VARCHAR)"
         selects.append(f"count(*) - count({c}) AS {qi(f'nulls{i}')}")
-        selects.append(f"count(DISTINCT {text}) AS {qi(f'distinct{i}')}")
+        # HyperLogLog: a profile needs the order of magnitude, and an exact count per column costs a hash
+        # table each (a third of a small table's whole staging time)
+        selects.append(f"approx_count_distinct({c}) AS {qi(f'distinct{i}')}")
         if col.pii or col.type == "json":
             selects.append(f"NULL AS {qi(f'min{i}')}, NULL AS {qi(f'max{i}')}")
         elif col.type == "varchar":
