@@ -13,7 +13,8 @@ concurrency:
   pools:
     default_limit: 1
   runs:
-    max_concurrent_runs: 4
+    # one run fetching while another writes keeps the single warehouse writer busy; more runs only contend
+    max_concurrent_runs: 2
 # A run that failed (a store briefly unreachable, say) is retried; every asset is idempotent per partition.
 run_retries:
   enabled: true

@@ -40,7 +40,7 @@ def build_load_asset(
         keys = {tuple(k.path) for k in context.selected_asset_keys}
         checks = {(tuple(c.asset_key.path), c.name) for c in context.selected_asset_check_keys}
         failures = []
-        with step_context(context, medvault) as ctx:
+        with step_context(context, medvault) as ctx, ctx.session():
             try:
                 staged = stage.run(ctx, {k for k in keys if k[0] == "staging"}, checks)
             except StepRefused as exc:

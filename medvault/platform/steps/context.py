@@ -8,9 +8,12 @@ a step context adds the partition and run, and opens the lake and quarantine sto
 from __future__ import annotations
 
 import logging
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+
+import duckdb
 
 from medvault.platform.config import Settings
 from medvault.platform.rules import Rules, RulesError, load_rules
@@ -39,6 +42,26 @@ class StepContext:
     quarantine_store: ObjectStore | None = None
     vault_model: VaultModel | None = None  # compiled once by the engine; compiled here when not given
     _exit: ExitStack = field(default_factory=ExitStack, repr=False)
+    _con: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A warehouse connection: the session's when one is open, else a new one for this block."""
+        if self._con is not None:
+            yield self._con
+            return
+        with self.warehouse.connect() as con:
+            yield con
+
+    @contextmanager
+    def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One connection for every step run inside: each open and close of the file costs a checkpoint."""
+        with self.warehouse.connect() as con:
+            self._con = con
+            try:
+                yield con
+            finally:
+                self._con = None
 
     @property
     def partition(self) -> tuple[str, str]:

@@ -52,7 +52,7 @@ def _headers(ctx: StepContext, entries: list[FileEntry]) -> dict[str, dict]:
 def process(ctx: StepContext) -> DicomSummary:
     site, date = ctx.partition
     started = time.monotonic()
-    with ctx.warehouse.connect() as con:
+    with ctx.connect() as con:
         ledger = Ledger(con)
         entries = ledger.files.active(site, date, DICOM_SYSTEM, DICOM_TABLE)
         headers = _headers(ctx, entries)
@@ -101,7 +101,7 @@ def process(ctx: StepContext) -> DicomSummary:
 def has_data(ctx: StepContext) -> bool:
     """Images arrived for the partition, or a slice exists to replace."""
     site, date = ctx.partition
-    with ctx.warehouse.connect() as con:
+    with ctx.connect() as con:
         if Ledger(con).files.active(site, date, DICOM_SYSTEM, DICOM_TABLE):
             return True
         if not table_exists(con, "dicom", "instances"):
@@ -116,7 +116,7 @@ def run(ctx: StepContext) -> StepResult:
     if not has_data(ctx):
         return StepResult()
     summary = process(ctx)
-    with ctx.warehouse.connect() as con:
+    with ctx.connect() as con:
         elsewhere = instances_on_other_dates(con, site, date)
     return StepResult(
         tables=[

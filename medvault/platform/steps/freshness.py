@@ -17,7 +17,7 @@ from medvault.platform.steps.context import StepContext
 
 def sites_fresh(ctx: StepContext, known_sites: set[str]) -> CheckOutcome:
     sites = set(ctx.rules.sites) | set(known_sites)
-    with ctx.warehouse.connect() as con:
+    with ctx.connect() as con:
         last = Ledger(con).reports.last_received_by_site(exclude=(STRAYS_SITE,))
     now = datetime.now(UTC).replace(tzinfo=None)
     hours, thresholds, stale, waiting = {}, {}, [], []

@@ -13,7 +13,7 @@ PREVIEW_ROWS = 20
 
 
 def run(ctx: StepContext) -> StepResult:
-    with ctx.warehouse.connect() as con:
+    with ctx.connect() as con:
         create_vault_tables(con, ctx.vault)  # an empty vault gives an empty mart, not an error
         with transaction(con):
             rows = build_exams_per_month(con)

@@ -45,20 +45,20 @@ class ReleaseResult:
 def listing(
     ctx: StepContext, site: str | None = None, reason_code: str | None = None
 ) -> list[QuarantinedFile]:
-    with ctx.warehouse.connect() as con:
+    with ctx.connect() as con:
         return Ledger(con).files.in_quarantine(site, reason_code)
 
 
 def find(ctx: StepContext, ids: list[str]) -> list[QuarantinedFile | None]:
     """Quarantined files by id (None where no file has it), in the order given."""
-    with ctx.warehouse.connect() as con:
+    with ctx.connect() as con:
         ledger = Ledger(con)
         return [ledger.files.by_id(i) for i in ids]
 
 
 def show(ctx: StepContext, file_id: str) -> tuple[QuarantinedFile, dict, list[tuple]] | None:
     """The file, its reason as kept in the quarantine zone, and its status history."""
-    with ctx.warehouse.connect() as con:
+    with ctx.connect() as con:
         ledger = Ledger(con)
         found = ledger.files.by_id(file_id)
         if found is None:
@@ -85,7 +85,7 @@ def _refusal(ctx: StepContext, ledger: Ledger, f: QuarantinedFile) -> str | tupl
 
 def release(ctx: StepContext, files: list[QuarantinedFile]) -> ReleaseResult:
     result = ReleaseResult()
-    with ctx.warehouse.connect() as con:
+    with ctx.connect() as con:
         ledger = Ledger(con)
         for f in files:
             why = _refusal(ctx, ledger, f)

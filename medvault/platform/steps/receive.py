@@ -315,7 +315,7 @@ def record(ctx: StepContext, landing: Landing) -> ReceiveResult:
     """Phase 2 (one warehouse transaction): account for every landed file in the ledger."""
     site, date = ctx.partition
     by_store = {}
-    with ctx.warehouse.connect() as con, transaction(con):
+    with ctx.connect() as con, transaction(con):
         ledger = Ledger(con)
         for name, files in landing.stores.items():
             summary = by_store[name] = ReceiveSummary(site, date, pending=landing.pending.get(name, 0))

@@ -27,7 +27,7 @@ def _tables(con) -> list[tuple[str, str, str]]:
 def holdings(ctx: StepContext, site: str) -> dict[str, int]:
     """Rows the site has per table (ops included); empty when it holds nothing."""
     out = {}
-    with ctx.warehouse.connect() as con:
+    with ctx.connect() as con:
         files = sum(Ledger(con).reports.status_counts(site=site).values())
         if files:
             out["ops.file_manifest"] = files
@@ -41,7 +41,7 @@ def holdings(ctx: StepContext, site: str) -> dict[str, int]:
 def purge(ctx: StepContext, site: str) -> dict[str, int]:
     """Delete the site everywhere; returns rows (and files) removed per place."""
     out = {}
-    with ctx.warehouse.connect() as con, transaction(con):
+    with ctx.connect() as con, transaction(con):
         for schema, table, col in _tables(con):
             rows = con.execute(
                 f"DELETE FROM {q(schema)}.{q(table)} WHERE {q(col)} = ? RETURNING 1", [site]

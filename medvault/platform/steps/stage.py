@@ -200,7 +200,7 @@ def run(
     others: its error is in `failures`."""
     result = StepResult()
     staged = ctx.rules.staged_tables()
-    with ctx.warehouse.connect() as con:
+    with ctx.connect() as con:
         for (system, table), defs in sorted(staged.items()):
             newest = defs[-1][1]
             parent = asset_of(system, table)

@@ -25,7 +25,7 @@ def quarantine_strays(
 ) -> int:
     """Quarantine each stray not yet recorded with the same content; return how many were new."""
     new = 0
-    with ctx.warehouse.connect() as con:
+    with ctx.connect() as con:
         ledger = Ledger(con)
         for key, code, message in strays:
             obj = store.stat(key)

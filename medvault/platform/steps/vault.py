@@ -28,7 +28,7 @@ def run(ctx: StepContext, names: set[str], failed_sources: set[str] = frozenset(
     site, date = ctx.partition
     load_ts = datetime.now(UTC).replace(tzinfo=None)
     result = StepResult()
-    with ctx.warehouse.connect() as con:
+    with ctx.connect() as con:
         ledger = Ledger(con)
         create_vault_tables(con, ctx.vault)
         arrived: dict[str, bool] = {}
