@@ -29,14 +29,9 @@ class FileRef:
 
 
 @dataclass(frozen=True)
-class FileEntry:
-    """A manifest row as the steps need it."""
+class FileEntry(FileRef):
+    """A manifest row as the steps need it: the file's identity, then what is known of it."""
 
-    site: str
-    date: str
-    store: str
-    key: str
-    sha256: str
     size: int
     system: str | None
     version: str | None
@@ -46,6 +41,7 @@ class FileEntry:
 
     @property
     def ref(self) -> FileRef:
+        """The identity alone (a FileEntry also is one; this drops the rest for comparisons and logs)."""
         return FileRef(self.site, self.date, self.store, self.key, self.sha256)
 
     @property
