@@ -99,7 +99,10 @@ def test_a_killed_run_does_not_block_the_next_one(tmp_path: Path):
     first.send_signal(signal.SIGKILL)  # the OOM killer, a power cut
     first.wait(timeout=30)
     runs, slots = _runs_and_slots(home / "dagster")
-    assert list(runs.values()) == [dg.DagsterRunStatus.STARTED] and len(slots) == 1, ("left holding the pool", runs)
+    assert list(runs.values()) == [dg.DagsterRunStatus.STARTED] and len(slots) == 1, (
+        "left holding the pool",
+        runs,
+    )
     _drop(home, "kestrel_imaging", smr01_csv(5))
     second = _medvault(["run", "--settle", "0"], home)
     out, _ = second.communicate(timeout=240)
