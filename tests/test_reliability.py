@@ -260,3 +260,46 @@ def test_the_raw_copy_is_the_bytes_that_were_hashed(tmp_path: Path):
     kept = (tmp_path / "lake" / raw_path).read_bytes()
     assert hashlib.sha256(kept).hexdigest() == sha
     assert kept == smr01_csv(1).encode(), "the bytes that were read, not the rewrite"
+
+
+def test_truncated_images_and_files_only_named_dcm_are_quarantined(tmp_path: Path):
+    """A DICOM cut in its pixel data, an image without pixel data, and text or CSV named `.dcm`: none is
+    loaded, each with its own reason; the good image loads."""
+    import io
+
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    from medvault.platform.rules import load_rules
+    from medvault.platform.steps.dicom import process
+    from tests.helpers import LocalZones, step_context
+
+    image = Path(get_testdata_file("CT_small.dcm", download=False)).read_bytes()
+    ds = pydicom.dcmread(io.BytesIO(image))
+    del ds.PixelData
+    ds.SOPInstanceUID = "1.2.826.0.1.3680043.2.1125.1.77"
+    no_pixels = io.BytesIO()
+    ds.save_as(no_pixels)
+    folder = _drop(tmp_path, "aurora_eye", "note\n", name="notes.dcm")
+    (folder / "good.dcm").write_bytes(image)
+    (folder / "cut.dcm").write_bytes(image[: len(image) - 4000])
+    (folder / "nopixels.dcm").write_bytes(no_pixels.getvalue())
+    (folder / "patients.dcm").write_text(smr01_csv(1))
+    rules = load_rules(ROOT / "rules")
+    LocalZones(tmp_path, rules).receive()
+    process(step_context(tmp_path, rules))
+    with Warehouse(tmp_path / "w.duckdb").connect(read_only=True) as con:
+        fates = dict(
+            con.execute(
+                "SELECT split_part(key, '/', 3), status || ':' || coalesce(reason_code, '') FROM ops.file_manifest"
+            ).fetchall()
+        )
+        loaded = con.execute("SELECT _source_key FROM dicom.instances").fetchall()
+    assert fates == {
+        "good.dcm": "loaded:",
+        "cut.dcm": "quarantined:truncated_pixels",
+        "nopixels.dcm": "quarantined:truncated_pixels",
+        "notes.dcm": "quarantined:not_dicom",
+        "patients.dcm": "quarantined:not_dicom",
+    }
+    assert loaded == [("aurora_eye/2026-03-02/good.dcm",)]

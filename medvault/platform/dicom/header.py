@@ -172,6 +172,12 @@ def read_header(
 
     if check_pixels and "PixelData" in ds:
         _check_pixels(ds, name, transfer_syntax)
+    elif check_pixels and "Rows" in ds and "Columns" in ds:  # an image without its pixels: cut short
+        raise DicomFault(
+            "truncated_pixels",
+            f"{name}: an image (Rows, Columns) without pixel data {PIXEL_DATA_TAG}",
+            "PixelData",
+        )
 
     laterality = _text(ds, "ImageLaterality") or _text(ds, "Laterality")
     return DicomHeader(

@@ -17,9 +17,10 @@ from medvault.platform.stores.base import ObjectStore, join_key
 
 
 def parse(path: Path, name: str) -> dict:
-    """{"row": header fields} or {"fault": {"code", "message", "tag"}} for one file."""
+    """{"row": header fields} or {"fault": {"code", "message", "tag"}} for one file. Pixel data is checked
+    too: an image cut short in its pixels (or without them) is a `truncated_pixels` fault, not a row."""
     try:
-        row = read_header(path, name=name).as_dict()
+        row = read_header(path, check_pixels=True, name=name).as_dict()  # the whole file is here anyway
     except DicomFault as fault:
         return {"fault": {"code": fault.code, "message": fault.message, "tag": fault.tag}}
     except Exception as exc:  # one odd file never stops the others

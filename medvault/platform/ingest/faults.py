@@ -27,6 +27,7 @@ FILE_FAULTS: dict[str, str] = {
     "duplicate_column": "a declared source column appears more than once in the header",
     "missing_required_column": "the file looks like a known table but lacks required (or version-distinguishing) columns",
     "unknown_source": "no source definition fits the header",
+    "not_dicom": "the file is named as a DICOM image (.dcm, .dicom) but its bytes are not DICOM",
     "ambiguous_source": "several source definitions fit the header equally well",
 }
 

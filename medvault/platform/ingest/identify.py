@@ -37,6 +37,16 @@ class Identification:
     candidates: list[dict] = field(default_factory=list)
 
 
+DICOM_SUFFIXES = (".dcm", ".dicom")
+
+
+def _not_dicom(name: str) -> FileFault:
+    return FileFault(
+        "not_dicom",
+        f"{name}: named as a DICOM image but its bytes are not DICOM (no preamble and DICM, no file meta group)",
+    )
+
+
 def norm(name: str) -> str:
     """Header names are matched trimmed and case-insensitively."""
     return name.strip().strip("\ufeff").strip().lower()
@@ -109,9 +119,17 @@ def _dicom(rules: Rules) -> Identification:
 
 def identify(path: Path, name: str, rules: Rules, sniffed: Sniff | None = None) -> Identification:
     """Identify system/version/table of a file, or raise FileFault unknown_source / ambiguous_source."""
-    sniffed = sniffed or sniff(Path(path), name)
+    named_dicom = name.lower().endswith(DICOM_SUFFIXES)
+    try:
+        sniffed = sniffed or sniff(Path(path), name)
+    except FileFault as fault:
+        if named_dicom and fault.code != "empty_file":
+            raise _not_dicom(name) from None
+        raise
     if sniffed.format == "dicom":
         return _dicom(rules)
+    if named_dicom:  # DICOM is detected by content: a CSV renamed .dcm is not an image
+        raise _not_dicom(name)
     header_list = [norm(h) for h in sniffed.header if norm(h)]
     header_map = {norm(h): h.strip() for h in sniffed.header if norm(h)}
     shown = ", ".join(sniffed.header[:30]) + (" ..." if len(sniffed.header) > 30 else "")
