@@ -184,7 +184,14 @@ def test_rejected_value_truncated_and_pii_never_in_messages(tmp_path):
     t = table(ColumnDef("ssn", "ssn", pii=True, pattern=r"\d+"), ColumnDef("a", "a", required=True))
     secret = "SECRET-" + "9" * 300
     _, _, rejected, _ = load(tmp_path, f"ssn,a\n{secret},x\n", t)
-    assert len(rejected[0][2]) == 200
+    kept = rejected[0][2]
+    assert "SECRET" not in kept and kept.startswith("sha256:") and kept.endswith("(307 chars)"), kept
+    import hashlib
+
+    assert kept[7:23] == hashlib.sha256(secret.encode()).hexdigest()[:16], "matchable by someone who holds it"
+    t2 = table(ColumnDef("code", "code", pattern=r"\d+"))
+    _, _, plain, _ = load(tmp_path, f"code\n{'X' * 300}\n", t2)
+    assert plain[0][2] == "X" * 200, "values of ordinary columns are kept, cut to 200 characters"
     p = tmp_path / "missing.csv"
     p.write_text(f"ssn\n{secret}\n")
     with pytest.raises(FileFault) as exc:
@@ -422,7 +429,10 @@ def test_profile_hides_pii_values(tmp_path):
         ColumnDef("acc", "acc"),
     )
     _, _, _, con = load(tmp_path, "pid,n,d,acc\nP1,3,2024-01-02,ACC123\nP2,,2024-01-05,A9\nP2,7,,\n", t)
-    prof = profile(con, "out", t)
+    small = profile(con, "out", t)
+    assert small["d"] == {"type": "DATE", "nulls": 1, "distinct": 2, "range": "withheld"}, "3 rows: no ranges"
+    assert "2024-01-02" not in repr(small)
+    prof = profile(con, "out", t, min_rows=1)
     assert prof["pid"] == {"type": "VARCHAR", "nulls": 0, "distinct": 2, "pii": True}
     assert "P1" not in repr(prof) and "P2" not in repr(prof)
     assert prof["n"] == {"type": "INTEGER", "nulls": 1, "distinct": 2, "min": "3", "max": "7"}

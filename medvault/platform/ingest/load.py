@@ -27,7 +27,7 @@ from medvault.platform.ingest.identify import COMPATIBLE, SEPARATORS, norm
 from medvault.platform.ingest.infer import extras_view, infer_types
 from medvault.platform.ingest.readers import read_raw
 from medvault.platform.ingest.sniff import Sniff, sniff
-from medvault.platform.ingest.validate import check, duplicates_sql, rejects_sql
+from medvault.platform.ingest.validate import check, duplicates_sql, kept_value_sql, rejects_sql
 from medvault.platform.rules.models import SourceDef, TableDef
 from medvault.platform.warehouse.sql import quote_ident as qi
 from medvault.platform.warehouse.sql import quote_literal as ql
@@ -133,7 +133,9 @@ def load_file(
         chk = temp("chk")
         checked = check(con, qi(source_t), chk, columns, carry=carry)
         parts = [
-            f'SELECT _row_number AS row_number, CAST(NULL AS VARCHAR) AS "column", _read_value AS value, '
+            # a whole line (a ragged row, a malformed JSON line) can hold any column: only its hash is kept
+            f'SELECT _row_number AS row_number, CAST(NULL AS VARCHAR) AS "column", '
+            f"{kept_value_sql('_read_value', True)} AS value, "
             f"_read_error AS reason_code, _read_detail AS reason FROM {qi(chk)} WHERE _read_error IS NOT NULL",
             *rejects_sql(checked, lambda i, c: ql(c.name), where="_read_error IS NULL"),
         ]

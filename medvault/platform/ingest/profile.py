@@ -10,8 +10,10 @@ from __future__ import annotations
 from medvault.platform.rules.models import TableDef
 from medvault.platform.warehouse.sql import quote_ident as qi
 
+MIN_ROWS_FOR_RANGES = 10  # a slice smaller than this shows no min/max at all
 
-def profile(con, table: str, table_def: TableDef) -> dict[str, dict]:
+
+def profile(con, table: str, table_def: TableDef, min_rows: int = MIN_ROWS_FOR_RANGES) -> dict[str, dict]:
     types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {qi(table)}").fetchall()}
     columns = [c for c in table_def.columns if c.name in types]
     if not columns:
@@ -31,13 +33,17 @@ def profile(con, table: str, table_def: TableDef) -> dict[str, dict]:
             selects.append(
                 f"CAST(min({c}) AS VARCHAR) AS {qi(f'min{i}')}, CAST(max({c}) AS VARCHAR) AS {qi(f'max{i}')}"
             )
-    row = con.execute(f"SELECT {', '.join(selects)} FROM {qi(table)}").fetchall()[0]
+    row = con.execute(f"SELECT count(*), {', '.join(selects)} FROM {qi(table)}").fetchall()[0]
+    rows, row = row[0], row[1:]
     out: dict[str, dict] = {}
     for i, col in enumerate(columns):
         nulls, distinct, lo, hi = row[i * 4 : i * 4 + 4]
         entry = {"type": types[col.name], "nulls": int(nulls), "distinct": int(distinct)}
         if col.pii:
             entry["pii"] = True
+        elif col.quasi_identifier or rows < min_rows:
+            # the oldest birth date of three rows, or the range of a quasi-identifier, can single a patient out
+            entry["range"] = "withheld"
         elif col.type == "varchar":
             entry["min_length"] = lo
             entry["max_length"] = hi

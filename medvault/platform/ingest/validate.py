@@ -136,6 +136,16 @@ def check(con, source: str, out: str, columns: list[tuple[ColumnDef, str]], carr
     return Checked(out, [c for c, _ in columns])
 
 
+def kept_value_sql(text: str, pii: bool) -> str:
+    """What `ops.rejected_rows.value` keeps of a rejected value: the value (cut to VALUE_LIMIT) for
+    ordinary columns; for patient identifiers and whole lines only a hash and the length, enough to match
+    a value someone holds without storing it."""
+    if not pii:
+        return f"left(CAST({text} AS VARCHAR), {VALUE_LIMIT})"
+    t = f"CAST({text} AS VARCHAR)"
+    return f"CASE WHEN {t} IS NOT NULL THEN 'sha256:' || left(sha256({t}), 16) || ' (' || length({t}) || ' chars)' END"
+
+
 def rejects_sql(checked: Checked, label, where: str = "TRUE") -> list[str]:
     """SELECTs of (row_number, column, value, reason_code, reason), one per column with problems.
 
@@ -146,7 +156,7 @@ def rejects_sql(checked: Checked, label, where: str = "TRUE") -> list[str]:
         p = checked.p(i)
         out.append(
             f'SELECT _row_number AS row_number, {label(i, col)} AS "column", '
-            f"left(CAST({checked.s(i)} AS VARCHAR), {VALUE_LIMIT}) AS value, {p} AS reason_code, "
+            f"{kept_value_sql(checked.s(i), col.pii)} AS value, {p} AS reason_code, "
             f"{reason_sql(col, p)} AS reason FROM {qi(checked.table)} WHERE {p} IS NOT NULL AND {where}"
         )
     return out
@@ -164,6 +174,7 @@ def duplicates_sql(checked: Checked, key: tuple[str, ...], modified: str | None,
     order.append("_row_number DESC")
     window = f"PARTITION BY {', '.join(keys)} ORDER BY {', '.join(order)}"
     value = "concat_ws('|', " + ", ".join(f"CAST({checked.s(index[k])} AS VARCHAR)" for k in key) + ")"
+    pii = any(checked.columns[index[k]].pii for k in key)
     label = ql(",".join(key))
     why = (
         "key also on row ' || CAST(kept AS VARCHAR) || ', which is kept ("
@@ -171,7 +182,7 @@ def duplicates_sql(checked: Checked, key: tuple[str, ...], modified: str | None,
         + "last row)"
     )
     return (
-        f'SELECT _row_number AS row_number, {label} AS "column", left({value}, {VALUE_LIMIT}) AS value, '
+        f'SELECT _row_number AS row_number, {label} AS "column", {kept_value_sql(value, pii)} AS value, '
         f"'duplicate_key' AS reason_code, '{why}' AS reason FROM ("
         f"SELECT *, row_number() OVER ({window}) AS rn, first_value(_row_number) OVER ({window}) AS kept "
         f"FROM {qi(checked.table)} WHERE {eligible}) WHERE rn > 1"

@@ -159,6 +159,7 @@ def _column(item: dict, key: str, ctx: _Ctx) -> ColumnDef | None:
             "case",
             "trim",
             "description",
+            "quasi_identifier",
         },
         key,
     )
@@ -179,7 +180,7 @@ def _column(item: dict, key: str, ctx: _Ctx) -> ColumnDef | None:
     allowed = item.get("allowed")
     if allowed is not None:
         allowed = tuple(str(v) for v in ctx.seq(allowed, f"{key}.allowed"))
-    for flag in ("required", "pii", "trim"):
+    for flag in ("required", "pii", "trim", "quasi_identifier"):
         if flag in item and not isinstance(item[flag], bool):
             ctx.fail(f"{key}.{flag}", "must be true or false")
     if name is None:
@@ -197,6 +198,7 @@ def _column(item: dict, key: str, ctx: _Ctx) -> ColumnDef | None:
         case=case,
         trim=bool(item.get("trim", True)),
         description=ctx.text(item, "description", key, required=False, default=""),
+        quasi_identifier=bool(item.get("quasi_identifier", False)),
     )
 
 

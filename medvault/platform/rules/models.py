@@ -51,6 +51,7 @@ class ColumnDef:
     case: str | None = None
     trim: bool = True
     description: str = ""
+    quasi_identifier: bool = False  # identifies in combination (age, postcode district): no ranges shown
 
 
 @dataclass(frozen=True)
