@@ -1,0 +1,139 @@
+"""`rules/vault/*.yaml`: hubs, links and the loads that feed them, checked against the sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from medvault.platform.rules.models import (
+    FAMILIES,
+    HubDef,
+    LinkDef,
+    SatelliteLoad,
+    SourceDef,
+    VaultLoad,
+    VaultModel,
+)
+from medvault.platform.rules.reading import Ctx, read_yaml
+
+
+def vault_model(path: Path, root: Path, problems: list[str], model: dict[str, Any]) -> None:
+    ctx = Ctx(path, root, problems)
+    data = ctx.mapping(read_yaml(path, ctx) or {}, "")
+    ctx.unknown(data, {"hubs", "links", "loads"}, "")
+    for name, raw in ctx.mapping(data.get("hubs") or {}, "hubs").items():
+        key = f"hubs.{name}"
+        item = ctx.mapping(raw, key)
+        ctx.unknown(item, {"family", "business_key", "description"}, key)
+        ctx.identifier(str(name), key)
+        family = ctx.text(item, "family", key)
+        if family is not None and family not in FAMILIES:
+            ctx.fail(f"{key}.family", f"{family!r} is not one of {', '.join(FAMILIES)}")
+        bk = tuple(str(b) for b in ctx.seq(item.get("business_key"), f"{key}.business_key"))
+        if not bk:
+            ctx.fail(f"{key}.business_key", "at least one business key column is required")
+        if name in model["hubs"]:
+            ctx.fail(key, f"hub {name!r} is declared twice")
+        model["hubs"][str(name)] = HubDef(
+            str(name), family or "", bk, ctx.text(item, "description", key, required=False, default="")
+        )
+    for name, raw in ctx.mapping(data.get("links") or {}, "links").items():
+        key = f"links.{name}"
+        item = ctx.mapping(raw, key)
+        ctx.unknown(item, {"hubs", "description"}, key)
+        ctx.identifier(str(name), key)
+        hubs = tuple(str(h) for h in ctx.seq(item.get("hubs"), f"{key}.hubs"))
+        if len(hubs) < 2:
+            ctx.fail(f"{key}.hubs", "a link joins at least two hubs")
+        model["links"][str(name)] = LinkDef(
+            str(name), hubs, ctx.text(item, "description", key, required=False, default="")
+        )
+    for i, raw in enumerate(ctx.seq(data.get("loads"), "loads")):
+        key = f"loads[{i}]"
+        item = ctx.mapping(raw, key)
+        ctx.unknown(item, {"source", "hubs", "links", "satellites"}, key)
+        source = ctx.text(item, "source", key)
+        if source is not None and source.count(".") != 1:
+            ctx.fail(f"{key}.source", f"{source!r} must be <system>.<table>")
+        hubs = {
+            str(h): tuple(str(c) for c in ctx.seq(cols, f"{key}.hubs.{h}"))
+            for h, cols in ctx.mapping(item.get("hubs") or {}, f"{key}.hubs").items()
+        }
+        sats = []
+        for sname, sraw in ctx.mapping(item.get("satellites") or {}, f"{key}.satellites").items():
+            skey = f"{key}.satellites.{sname}"
+            sitem = ctx.mapping(sraw, skey)
+            ctx.unknown(sitem, {"parent", "columns"}, skey)
+            ctx.identifier(str(sname), skey)
+            if not str(sname).startswith("sat_"):
+                ctx.fail(skey, "satellite names follow sat_<hub>_<major>_<minor>")
+            parent = ctx.text(sitem, "parent", skey)
+            sats.append(
+                SatelliteLoad(
+                    str(sname),
+                    parent or "",
+                    tuple(str(c) for c in ctx.seq(sitem.get("columns"), f"{skey}.columns")),
+                )
+            )
+        model["loads"].append(
+            (
+                ctx,
+                key,
+                VaultLoad(
+                    source=source or "",
+                    hubs=hubs,
+                    links=tuple(str(x) for x in ctx.seq(item.get("links"), f"{key}.links")),
+                    satellites=tuple(sats),
+                    path=str(path),
+                ),
+            )
+        )
+
+
+def check_vault(model: dict[str, Any], sources: tuple[SourceDef, ...]) -> VaultModel:
+    """Cross-file checks: loads name real staged columns, hubs and links."""
+    staged: dict[str, set[str]] = {}
+    for s in sources:
+        for t in s.tables:
+            staged.setdefault(f"{s.system}.{t.name}", set()).update(c.name for c in t.columns)
+            for child in t.children:
+                staged.setdefault(f"{s.system}.{child.name}", set()).update(c.name for c in child.columns)
+    hubs, links = model["hubs"], model["links"]
+    for link in links.values():
+        for h in link.hubs:
+            if h not in hubs:
+                model["problems"].append(f"vault: links.{link.name}.hubs: unknown hub {h!r}")
+    loads = []
+    for ctx, key, load in model["loads"]:
+        columns = staged.get(load.source)
+        if columns is None:
+            ctx.fail(f"{key}.source", f"no source table {load.source!r} is declared in sources/")
+            columns = set()
+        for hub, cols in load.hubs.items():
+            if hub not in hubs:
+                ctx.fail(f"{key}.hubs.{hub}", "unknown hub")
+                continue
+            if len(cols) != len(hubs[hub].business_key):
+                ctx.fail(
+                    f"{key}.hubs.{hub}",
+                    f"gives {len(cols)} columns for a {len(hubs[hub].business_key)}-part business key",
+                )
+            for c in cols:
+                if columns and c not in columns:
+                    ctx.fail(f"{key}.hubs.{hub}", f"{c!r} is not a staged column of {load.source}")
+        for link in load.links:
+            if link not in links:
+                ctx.fail(f"{key}.links", f"unknown link {link!r}")
+            else:
+                for h in links[link].hubs:
+                    if h not in load.hubs:
+                        ctx.fail(f"{key}.links", f"{link} needs hub {h!r}, which this load does not map")
+        for sat in load.satellites:
+            skey = f"{key}.satellites.{sat.name}"
+            if sat.parent not in load.hubs and sat.parent not in load.links:
+                ctx.fail(f"{skey}.parent", f"{sat.parent!r} is not a hub or link of this load")
+            for c in sat.columns:
+                if columns and c not in columns:
+                    ctx.fail(f"{skey}.columns", f"{c!r} is not a staged column of {load.source}")
+        loads.append(load)
+    return VaultModel(hubs=hubs, links=links, loads=tuple(loads))
