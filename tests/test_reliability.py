@@ -15,6 +15,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from medvault.instance import DAGSTER_YAML
 from medvault.platform.redact import safe_error
 from medvault.platform.stores.base import StoreError
 from medvault.platform.stores.local import LocalStore
@@ -31,6 +32,7 @@ def _env(home: Path, **extra) -> dict:
 
 
 def _medvault(args, home: Path, **extra) -> subprocess.Popen:
+    _create_instance(home / "dagster")
     return subprocess.Popen(
         [sys.executable, "-m", "medvault.cli", *args],
         env=_env(home, **extra),
@@ -40,6 +42,15 @@ def _medvault(args, home: Path, **extra) -> subprocess.Popen:
         text=True,
         preexec_fn=lambda: os.umask(0o022),  # a permissive caller: medvault must still keep files private
     )
+
+
+def _create_instance(dagster_home: Path) -> None:
+    """Create the instance's storage before medvault starts: the test then polls it while the run goes
+    on, and two processes creating SQLite storage at once stamp its schema version twice."""
+    if not (dagster_home / "dagster.yaml").exists():
+        dagster_home.mkdir(parents=True, exist_ok=True)
+        (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML)
+    dg.DagsterInstance.from_config(str(dagster_home)).dispose()
 
 
 def _drop(home: Path, site: str, text: str, name: str = "smr01.csv", date: str = "2026-03-02") -> Path:
@@ -63,22 +74,30 @@ def _big_drop(home: Path, site: str, rows: int) -> None:
 
 
 def _wait_until_pool_held(dagster_home: Path, proc: subprocess.Popen, timeout: float = 180) -> None:
-    """Until a step of the run holds the `warehouse` pool's slot (the load step, for these drops)."""
+    """Until a step of the run holds the `warehouse` pool's slot (the load step, for these drops).
+
+    The instance is opened once and its slots polled every 20 ms: the load step holds the slot for a
+    few seconds only, which reopening the instance at each poll could miss on a fast machine."""
     deadline = time.monotonic() + timeout
-    last_error = None
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"medvault run ended before it held the pool:\n{proc.stdout.read()}")
-        if (dagster_home / "history").exists():
+    instance, last_error = None, None
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise AssertionError(f"medvault run ended before it held the pool:\n{proc.stdout.read()}")
             try:
-                with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+                if instance is None:
+                    instance = dg.DagsterInstance.from_config(str(dagster_home))
+                if instance is not None:
                     slots = instance.event_log_storage.get_concurrency_info("warehouse").claimed_slots
                     if any(slot.step_key == "load" for slot in slots):
                         return
             except Exception as exc:  # noqa: BLE001 - the other process is still creating the instance's storage
                 last_error = exc
-        time.sleep(0.1)
-    raise AssertionError(f"the load step never held the pool (last error: {last_error})")
+            time.sleep(0.02)
+        raise AssertionError(f"the load step never held the pool (last error: {last_error})")
+    finally:
+        if instance is not None:
+            instance.dispose()
 
 
 def _runs_and_slots(dagster_home: Path):
