@@ -129,3 +129,45 @@ def test_dicom_by_magic(tmp_path):
     p.write_bytes(b"\x00" * 128 + b"DICM" + b"\x02\x00\x00\x00UL\x04\x00" + b"\x00" * 8)
     ident = identify(p, p.name, rules())
     assert (ident.system, ident.version, ident.table, ident.format) == ("dicom", "v1", "instances", "dicom")
+
+
+# Reliability finding 5: a headerless extract's first row (patient values) is never echoed as a header.
+HEADERLESS_SMR01 = "SMR1,0101011234,2026-03-01,2026-03-02,1,1,40,1A,A,AB1 2CD,I10,J20,K30,L40,M50,A10,B20,2026-03-02T10:00:00\n"
+PATIENT_VALUES = ("0101011234", "2026-03-01", "AB1 2CD", "SMR1", "40")
+
+
+def _shipped_rules():
+    from pathlib import Path
+
+    from medvault.platform.rules import load_rules
+
+    return load_rules(Path(__file__).resolve().parents[1] / "rules")
+
+
+def test_a_headerless_extract_is_no_header_with_counts_only(tmp_path):
+    path = tmp_path / "smr01_2026.csv"
+    path.write_text(HEADERLESS_SMR01 * 3)  # 7 of its 18 fields look like values: enough evidence
+    with pytest.raises(FileFault) as caught:
+        identify(path, path.name, _shipped_rules())
+    assert caught.value.code == "no_header"
+    assert "8 of its 18 non-empty fields" in caught.value.message
+    assert not any(v in str(caught.value.to_dict()) for v in PATIENT_VALUES)
+
+
+def test_reasons_show_value_like_header_names_only_by_length(tmp_path):
+    path = tmp_path / "smr01_2026.csv"
+    # a first row of mostly name-like values: not flagged as data, but its values are still not shown
+    path.write_text("SMR1,Smith,John,I10,J20,K30,L40,M50,A10,B20,X1,Y2,Z3,2026-03-02T10:00:00\n" * 3)
+    with pytest.raises(FileFault) as caught:
+        identify(path, path.name, _shipped_rules())
+    text = str(caught.value.to_dict())
+    assert caught.value.code == "unknown_source"
+    assert "14 fields, none a declared column name" in text
+    assert not any(v in text for v in ("Smith", "John", "2026-03-02T10:00:00"))
+
+
+def test_a_value_in_a_real_header_is_shown_by_its_length(tmp_path):
+    path = tmp_path / "studies_1.csv"
+    path.write_text("StudyUID,PatientID,StudyDate,Modality,0101011234\n1,2,2026-01-01,CT,x\n")
+    ident = identify(path, path.name, rules())
+    assert "undeclared columns: <10 chars>" in "; ".join(ident.reasons)

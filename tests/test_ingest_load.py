@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from medvault.platform.ingest import FileFault, load_file, profile
-from medvault.platform.ingest.infer import extras_view, infer_types
+from medvault.platform.ingest.infer import extras_table, infer_types
 from medvault.platform.rules.models import ColumnDef, SourceDef, TableDef
 
 
@@ -349,11 +349,11 @@ def test_value_not_fitting_the_inferred_type_stays_text():
     con.execute(
         "CREATE TABLE v AS SELECT * FROM (VALUES (1, '5'), (2, 'five'), (3, '007'), (4, ''), (5, NULL)) t(r, n)"
     )
-    extras_view(con, "v", "e", {"n": ("n", "n")}, {"n": "integer"})
+    extras_table(con, "v", "e", {"n": ("n", "n")}, {"n": "integer"}, row="r")
     got = [json.loads(r[0]) for r in con.execute("SELECT _extras FROM e ORDER BY r").fetchall()]
     assert got == [{"n": 5}, {"n": "five"}, {"n": "007"}, {"n": None}, {"n": None}]
     for kind in ("float", "date", "timestamp", "boolean", "json"):
-        extras_view(con, "v", "e", {"n": ("n", "n")}, {"n": kind})
+        extras_table(con, "v", "e", {"n": ("n", "n")}, {"n": kind}, row="r")
         got = [json.loads(r[0])["n"] for r in con.execute("SELECT _extras FROM e ORDER BY r").fetchall()]
         assert got[1:] == ["five", "007", None, None], kind
 

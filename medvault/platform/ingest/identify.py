@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from medvault.platform.ingest.faults import FileFault
-from medvault.platform.ingest.sniff import Sniff, inner_name, sniff
+from medvault.platform.ingest.sniff import Sniff, inner_name, is_data_like, shown_name, sniff
 from medvault.platform.rules.models import Rules, SourceDef, TableDef
 
 SEPARATORS = (";", "|", "\t", ":", ",", "^", "~")
@@ -131,14 +131,22 @@ def identify(path: Path, name: str, rules: Rules, sniffed: Sniff | None = None) 
     if named_dicom:  # DICOM is detected by content: a CSV renamed .dcm is not an image
         raise _not_dicom(name)
     header_list = [norm(h) for h in sniffed.header if norm(h)]
-    header_map = {norm(h): h.strip() for h in sniffed.header if norm(h)}
-    shown = ", ".join(sniffed.header[:30]) + (" ..." if len(sniffed.header) > 30 else "")
+    # names as reasons may show them: a value in the header row (perhaps a patient's) only by its length
+    header_map = {norm(h): shown_name(h) for h in sniffed.header if norm(h)}
+    shown = ", ".join(shown_name(h) for h in sniffed.header[:30]) + (
+        " ..." if len(sniffed.header) > 30 else ""
+    )
     evaluated = [
         _evaluate(s, t, header_map, name)
         for s in rules.sources
         if s.format != "dicom" and s.format in COMPATIBLE.get(sniffed.format, {sniffed.format})
         for t in s.tables
     ]
+    if not any(c["matched"] for c in evaluated) and any(is_data_like(h) for h in sniffed.header):
+        # no declared name at all and values in the row: it may be a data row, so no names are shown
+        shown = f"{len(header_list)} fields, none a declared column name, some of them values"
+        for c in evaluated:
+            c["unexpected"] = []
     ranked = sorted(
         evaluated, key=lambda c: (c["fits"], c["name_match"], c["_exact"], c["matched"]), reverse=True
     )

@@ -24,7 +24,7 @@ from medvault.platform.ingest.coerce import sql_type
 from medvault.platform.ingest.explode import child_columns, explode
 from medvault.platform.ingest.faults import FileFault
 from medvault.platform.ingest.identify import COMPATIBLE, SEPARATORS, norm
-from medvault.platform.ingest.infer import extras_view, infer_types
+from medvault.platform.ingest.infer import extras_table, infer_types
 from medvault.platform.ingest.readers import read_raw
 from medvault.platform.ingest.sniff import Sniff, sniff
 from medvault.platform.ingest.validate import check, duplicates_sql, kept_value_sql, rejects_sql
@@ -125,13 +125,14 @@ def load_file(
             columns.append(
                 (col, "CAST(NULL AS VARCHAR)" if f is None else (f.json if col.type == "json" else f.text))
             )
-        source_t, carry = raw_t, ["_row_number", "_read_error", "_read_detail", "_read_value"]
+        source, carry = qi(raw_t), ["_row_number", "_read_error", "_read_detail", "_read_value"]
         if extras:  # the undeclared values, typed, as one JSON object per row (carried through the checks)
-            source_t = temp("extras")
-            extras_view(con, raw_t, source_t, {f.name: (f.text, f.json) for f in extras}, extra_types)
+            extras_t = temp("extras")
+            extras_table(con, raw_t, extras_t, {f.name: (f.text, f.json) for f in extras}, extra_types)
+            source = f"(SELECT * FROM {qi(raw_t)} JOIN {qi(extras_t)} USING (_row_number))"
             carry.append("_extras")
         chk = temp("chk")
-        checked = check(con, qi(source_t), chk, columns, carry=carry)
+        checked = check(con, source, chk, columns, carry=carry)
         parts = [
             # a whole line (a ragged row, a malformed JSON line) can hold any column: only its hash is kept
             f'SELECT _row_number AS row_number, CAST(NULL AS VARCHAR) AS "column", '

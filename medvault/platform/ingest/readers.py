@@ -185,20 +185,26 @@ def read_csv(con, src: Path, sniffed: Sniff, name: str, raw: str) -> tuple[list[
         )
     except duckdb.Error as exc:
         raise _fault("unreadable_file", name, f"the CSV reader failed: {type(exc).__name__}") from None
-    nfields = " + ".join(f"CAST(c{i} IS NOT NULL AS INTEGER)" for i in range(1, k + 1))
-    found = f"CASE WHEN nf >= {k} THEN 'at least {k}' ELSE CAST(nf AS VARCHAR) END"
-    all_fields = (
-        "concat_ws(" + ql(sniffed.delimiter or ",") + ", " + ", ".join(f"c{i}" for i in range(1, k + 1)) + ")"
-    )
+    # Every expression here is flat (one function over a list), never a chain that deepens with the
+    # column count: DuckDB refuses expressions nested more than 1,000 deep.
+    listed = "[" + ", ".join(f"c{i}" for i in range(1, k + 1)) + "]"
+    # null_padding makes a missing field NULL (an empty one is '', the null string is a sentinel), so a
+    # row is ragged when its last expected field is missing or a field beyond it is present
+    ragged = f"(c{n} IS NULL OR c{n + 1} IS NOT NULL)"
+    nf = f"list_aggregate({listed}, 'count')"
+    found = f"CASE WHEN {nf} >= {k} THEN 'at least {k}' ELSE CAST({nf} AS VARCHAR) END"
+    all_fields = f"array_to_string({listed}, {ql(sniffed.delimiter or ',')})"
     picks = ", ".join(f"c{i}" for i in range(1, n + 1))
+    separated = DELIMITER_NAMES.get(sniffed.delimiter or ",", "comma")
     con.execute(
-        # a view, not a copy: the scan table already holds the rows in file order (rowid)
-        f"CREATE OR REPLACE TEMP VIEW {qi(raw)} AS SELECT _row_number, "
-        f"CASE WHEN nf <> {n} THEN 'ragged_row' END AS _read_error, "
-        f"CASE WHEN nf <> {n} THEN 'expected {n} fields ({DELIMITER_NAMES.get(sniffed.delimiter or ',', 'comma')}-separated), found ' || {found} END AS _read_detail, "
-        f"CASE WHEN nf <> {n} THEN left({all_fields}, {VALUE_LIMIT}) END AS _read_value, {picks} "
-        f"FROM (SELECT rowid + 1 AS _row_number, *, {nfields} AS nf FROM {qi(scan)})"
+        # a copy of the field columns only: later steps scan the fields many times, the read checks once
+        f"CREATE OR REPLACE TEMP TABLE {qi(raw)} AS SELECT _row_number, "
+        f"CASE WHEN ragged THEN 'ragged_row' END AS _read_error, "
+        f"CASE WHEN ragged THEN 'expected {n} fields ({separated}-separated), found ' || {found} END AS _read_detail, "
+        f"CASE WHEN ragged THEN left({all_fields}, {VALUE_LIMIT}) END AS _read_value, {picks} "
+        f"FROM (SELECT rowid + 1 AS _row_number, *, {ragged} AS ragged FROM {qi(scan)})"
     )
+    con.execute(f"DROP TABLE {qi(scan)}")
     fields, seen, duplicates = [], set(), []
     for i, h in enumerate(header, start=1):
         label = h if h.strip() else f"_col{i}"

@@ -194,18 +194,35 @@ def _records(
 
 _DATA_LIKE = re.compile(
     r"^[-+]?\d+([.,]\d+)?$|^\d{4}-\d{2}-\d{2}([T ].*)?$|^\d{1,2}/\d{1,2}/\d{2,4}$|^\d{8}(\d{6})?$"
-    r"|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^\d+(\.\d+){3,}$",
+    r"|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^\d+(\.\d+){3,}$"
+    r"|^\d{1,2}:\d{2}(:\d{2})?$|^[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}$",  # times, UK postcodes
     re.IGNORECASE,
 )
+MAX_COLUMNS = 10_000  # wider files are quarantined as too_many_columns (docs/ingestion.md)
+DATA_LIKE_SHARE = 3  # a header with at least 1 in 3 data-like names is a data row (7 of 18 is evidence)
+
+
+def is_data_like(cell: str) -> bool:
+    """A number, date, time, identifier or postcode: a value, not a column name."""
+    return bool(_DATA_LIKE.match(cell.strip()))
+
+
+def data_like_count(cells: list[str]) -> tuple[int, int]:
+    """(data-like cells, non-empty cells) of a would-be header."""
+    values = [c for c in cells if c.strip()]
+    return sum(1 for v in values if is_data_like(v)), len(values)
 
 
 def looks_like_data(cells: list[str]) -> bool:
-    """True when a would-be header is really a data row (numbers, dates, UIDs)."""
-    values = [c.strip() for c in cells if c.strip()]
-    if not values:
-        return True
-    hits = sum(1 for v in values if _DATA_LIKE.match(v))
-    return hits * 2 >= len(values)
+    """True when a would-be header is really a data row (at least a third of its fields are values)."""
+    hits, values = data_like_count(cells)
+    return not values or hits * DATA_LIKE_SHARE >= values
+
+
+def shown_name(cell: str) -> str:
+    """A header name as reasons may show it: a data-like one (a value where a name should be, perhaps a
+    patient's) only by its length."""
+    return f"<{len(cell.strip())} chars>" if is_data_like(cell) else cell.strip()
 
 
 def detect_delimiter(
@@ -371,9 +388,21 @@ def _sniff_parquet(path: Path, name: str) -> tuple[list[str], int]:
 
 
 def sniff(path: Path, name: str | None = None) -> Sniff:
-    """Decide format, compression, encoding, delimiter and header of one file (see module docstring)."""
+    """Decide format, compression, encoding, delimiter and header of one file (see module docstring);
+    a file wider than MAX_COLUMNS is refused here, before anything reads its rows."""
     path = Path(path)
     name = name or path.name
+    sniffed = _sniff(path, name)
+    if len(sniffed.header) > MAX_COLUMNS:
+        raise _fault(
+            "too_many_columns",
+            name,
+            f"{len(sniffed.header)} columns in the header, more than the {MAX_COLUMNS:,} a file may have",
+        )
+    return sniffed
+
+
+def _sniff(path: Path, name: str) -> Sniff:
     size = path.stat().st_size
     if size == 0:
         raise _fault("empty_file", name, "the file is empty (0 bytes)")
@@ -416,8 +445,12 @@ def sniff(path: Path, name: str | None = None) -> Sniff:
         raise _fault("no_header", name, "no header row could be parsed")
     header = clean_header(records[0])
     if looks_like_data(header):
+        hits, values = data_like_count(header)
         raise _fault(
-            "no_header", name, "the first row looks like data (numbers, dates or identifiers), not a header"
+            "no_header",
+            name,
+            f"the first row looks like data, not a header: {hits} of its {values} non-empty fields are "
+            "numbers, dates, times, postcodes or identifiers",
         )
     rows = len(records) - 1
     if rows == 0 and complete:
