@@ -214,14 +214,42 @@ class FileLedger:
                 [*_ref_params(entry.ref), entry.status, reason_code, reason, run_id],
             )
 
-    def loaded(self, ref: FileRef, rows: RowCounts, run_id: str | None) -> None:
+    def loaded(self, ref: FileRef, rows: RowCounts, run_id: str | None, content_modified=None) -> None:
+        """Loaded with its counts; `content_modified` is the newest modified time among its rows (what
+        decides between two versions of the file, whatever order they arrived in)."""
         self._transition(
             _REF_WHERE,
             _ref_params(ref),
             LOADED,
             run_id,
-            sets="rows_received = ?, rows_loaded = ?, rows_rejected = ?, reason_code = NULL, reason = NULL",
-            set_params=[rows.received, rows.loaded, rows.rejected],
+            sets="rows_received = ?, rows_loaded = ?, rows_rejected = ?, content_modified = ?, "
+            "reason_code = NULL, reason = NULL",
+            set_params=[rows.received, rows.loaded, rows.rejected, content_modified],
+        )
+
+    def newer_version(self, ref: FileRef, content_modified) -> FileEntry | None:
+        """A superseded version of the same file whose rows are newer than `content_modified`: the
+        version to keep (the one given is a replay or an older extract arriving late)."""
+        row = self.con.execute(
+            f"""SELECT {_COLUMNS} FROM ops.file_manifest
+                WHERE site = ? AND date = ? AND store = ? AND key = ? AND sha256 <> ? AND status = ?
+                  AND content_modified > ? ORDER BY content_modified DESC, received_at DESC LIMIT 1""",
+            [*_ref_params(ref), SUPERSEDED, content_modified],
+        ).fetchone()
+        return FileEntry(*row) if row else None
+
+    def outdated(self, ref: FileRef, newer: FileRef, run_id: str | None) -> None:
+        """This version is older than `newer` by its rows' modified times: superseded by it again."""
+        reason = f"its rows are older than those of version sha256 {newer.sha256[:16]} of {ref.key}"
+        self._transition(
+            _REF_WHERE + " AND status IN (?, ?)",
+            [*_ref_params(ref), *ACTIVE],
+            SUPERSEDED,
+            run_id,
+            sets="reason_code = 'superseded', reason = ?",
+            set_params=[reason],
+            reason_code="superseded",
+            reason=reason,
         )
 
     def loaded_many(self, refs: Sequence[FileRef], run_id: str | None) -> None:
@@ -277,8 +305,10 @@ class FileLedger:
             reason=reason,
         )
 
-    def reactivate(self, ref: FileRef, run_id: str | None) -> None:
-        """A superseded version dropped again becomes the active one (received, to be staged again)."""
+    def reactivate(
+        self, ref: FileRef, run_id: str | None, reason: str = "dropped again after a newer version"
+    ) -> None:
+        """A superseded version becomes the active one again (received, to be staged again)."""
         self._transition(
             _REF_WHERE + " AND status = ?",
             [*_ref_params(ref), SUPERSEDED],
@@ -286,7 +316,7 @@ class FileLedger:
             run_id,
             sets="reason_code = NULL, reason = NULL",
             reason_code="reactivated",
-            reason="dropped again after a newer version",
+            reason=reason,
         )
 
     def release(

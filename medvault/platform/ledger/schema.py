@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS ops.file_manifest (
     rows_received   BIGINT,
     rows_loaded     BIGINT,
     rows_rejected   BIGINT,
+    content_modified TIMESTAMP,
     raw_path        VARCHAR,
     quarantine_path VARCHAR,
     run_id          VARCHAR,
@@ -42,6 +43,8 @@ CREATE TABLE IF NOT EXISTS ops.file_manifest (
     updated_at      TIMESTAMP NOT NULL DEFAULT current_timestamp,
     PRIMARY KEY (site, date, store, key, sha256)
 );
+-- warehouses made before the column existed get it (the newest modified time among a file's loaded rows)
+ALTER TABLE ops.file_manifest ADD COLUMN IF NOT EXISTS content_modified TIMESTAMP;
 CREATE TABLE IF NOT EXISTS ops.file_events (
     site         VARCHAR NOT NULL,
     date         DATE NOT NULL,

@@ -7,7 +7,8 @@ Two phases, so the warehouse is held only for the short part:
    and save the list as the landing. A file rewritten at the source meanwhile cannot make the kept
    bytes differ from their hash.
 2. `record` (one warehouse transaction): per landed file, decide from the ledger: unchanged content is
-   a no-op, a superseded version dropped again is re-activated, the same bytes already active under
+   a no-op, a superseded version dropped again is re-activated (staging then keeps whichever version's
+   rows are newer), the same bytes already active under
    another name are a `duplicate_content`, a layout or identification fault is quarantined, and
    anything else moves to the raw zone as `received`, superseding the key's earlier version.
 

@@ -3,12 +3,15 @@
 The staged slice is a pure function of the partition's active raw files, so rerunning a partition gives
 the same rows. Good rows go to `staging.<system>__<table>`, bad rows to `ops.rejected_rows`, and each
 file's manifest row gets its counts (rows received = loaded + rejected). A file-level fault found while
-loading quarantines the file and the others still load. The checks (rows reconcile, key unique) and a
+loading quarantines the file and the others still load. Of two versions of one file, the one whose rows
+are newer (by the table's modified column) is staged, whatever order they arrived in: a replayed or
+late older extract is superseded again by the newer one. The checks (rows reconcile, key unique) and a
 column profile are computed here, as data.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field, replace
 
@@ -47,6 +50,7 @@ class StageSummary:
     date: str
     files_loaded: int = 0
     files_quarantined: int = 0
+    files_outdated: int = 0  # versions received but older by their rows than one already loaded
     rows_received: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
@@ -59,6 +63,7 @@ class StageSummary:
         return {
             "files_loaded": self.files_loaded,
             "files_quarantined": self.files_quarantined,
+            "files_outdated": self.files_outdated,
             "rows_received": self.rows_received,
             "rows_loaded": self.rows_loaded,
             "rows_rejected": self.rows_rejected,
@@ -75,6 +80,7 @@ class _Loaded:
     source: SourceDef
     tdef: TableDef
     result: LoadResult
+    modified: object = None  # the newest modified time among its rows
 
 
 class StepRefused(ValueError):
@@ -92,19 +98,33 @@ def stage_table(ctx: StepContext, con: duckdb.DuckDBPyConnection, system: str, t
     types = {c.name: SQL_TYPES[c.type] for c in union_columns(defs)}
     loaded: list[_Loaded] = []
     faulted: list[tuple[FileEntry, FileFault, str]] = []
-    for i, entry in enumerate(ledger.files.active(site, date, system, table)):
+    outdated: list[tuple[FileEntry, FileEntry]] = []  # (a version older by its rows, the newer one kept)
+    pending = list(ledger.files.active(site, date, system, table))
+    seen = {e.ref for e in pending}
+    for i in itertools.count():
+        if not pending:
+            break
+        entry = pending.pop(0)
         source = ctx.rules.source(system, entry.version)
         tdef = source.table(table)
         temp = f"_mv_load_{i}"
         with local_file(ctx.lake, entry.raw_path) as path:
             try:
-                result = load_file(con, path, source, tdef, temp, name=entry.name)
+                result = _load_one(con, path, source, tdef, temp, entry.name)
             except FileFault as fault:
                 reason = Reason(fault.code, fault.message, entry.key, fault.row, fault.column)
                 qkey = ctx.quarantine.put(path, site, date, entry.sha256, entry.name, reason)
                 faulted.append((entry, fault, qkey))  # its status changes with the slice, in one transaction
                 continue
-        loaded.append(_Loaded(entry, temp, source, tdef, result))
+        item = _Loaded(entry, temp, source, tdef, result, _content_modified(con, temp, tdef))
+        newer = item.modified and ledger.files.newer_version(entry.ref, item.modified)
+        if newer and newer.ref not in seen:  # a replay or a late older extract: the newer rows stay
+            _drop_temps(con, item)
+            outdated.append((entry, newer))
+            pending.append(newer)
+            seen.add(newer.ref)
+            continue
+        loaded.append(item)
 
     name = staging_name(system, table)
     newest = defs[-1][1]
@@ -124,6 +144,13 @@ def stage_table(ctx: StepContext, con: duckdb.DuckDBPyConnection, system: str, t
                 ledger.files.quarantined(entry.ref, fault.code, fault.message, qkey, ctx.run_id)
                 summary.files_quarantined += 1
                 ctx.log.warning(f"quarantined {entry.key} while staging: {fault.code}")
+            for stale, newer in outdated:
+                ledger.files.outdated(stale.ref, newer.ref, ctx.run_id)
+                ledger.files.reactivate(
+                    newer.ref, ctx.run_id, f"its rows are newer than version {stale.sha256[:16]}"
+                )
+                summary.files_outdated += 1
+                ctx.log.info(f"kept the newer version of {stale.key}: the one received is older by its rows")
             for item in loaded:
                 _insert(con, ledger, ctx, item, types, summary)
             if newest.modified:
@@ -147,10 +174,38 @@ def stage_table(ctx: StepContext, con: duckdb.DuckDBPyConnection, system: str, t
             )
     finally:
         for item in loaded:
-            for suffix in ["", "__rejected", *(f"__{c.name}" for c in item.tdef.children)]:
-                con.execute(f"DROP TABLE IF EXISTS {q(item.temp + suffix)}")
+            _drop_temps(con, item)
     summary.reject_reasons = ledger.rejections.reasons(site, date, system, table)
     return summary
+
+
+def _drop_temps(con, item: _Loaded) -> None:
+    for suffix in ["", "__rejected", *(f"__{c.name}" for c in item.tdef.children)]:
+        con.execute(f"DROP TABLE IF EXISTS {q(item.temp + suffix)}")
+
+
+def _content_modified(con, temp: str, tdef: TableDef):
+    """The newest modified time among a loaded file's rows (None when the table declares none)."""
+    if not tdef.modified:
+        return None
+    return con.execute(f"SELECT max(CAST({q(tdef.modified)} AS TIMESTAMP)) FROM {q(temp)}").fetchone()[0]
+
+
+# Failures that are not the file's: the run stops (and is retried) instead of quarantining the file.
+NOT_THE_FILES_FAULT = (duckdb.InterruptException, duckdb.OutOfMemoryException, duckdb.IOException)
+
+
+def _load_one(con, path, source: SourceDef, tdef: TableDef, temp: str, name: str) -> LoadResult:
+    """load_file, with an unexpected SQL failure on this file made its own fault (`load_failed`): one
+    file's problem never fails the other files of its table."""
+    try:
+        return load_file(con, path, source, tdef, temp, name=name)
+    except NOT_THE_FILES_FAULT:
+        raise
+    except duckdb.Error as exc:
+        raise FileFault(
+            "load_failed", f"{name}: the loader failed on this file ({type(exc).__name__})"
+        ) from exc
 
 
 def _insert(con, ledger: Ledger, ctx: StepContext, item: _Loaded, types: dict, summary: StageSummary) -> None:
@@ -163,7 +218,7 @@ def _insert(con, ledger: Ledger, ctx: StepContext, item: _Loaded, types: dict, s
         insert_slice(con, staging_name(system, child.name), f"{item.temp}__{child.name}", cols, meta)
     ledger.rejections.add_from(item.temp + "__rejected", entry.ref, system, summary.table)
     counts = RowCounts(result.rows_received, result.rows_loaded, result.rows_rejected)
-    ledger.files.loaded(entry.ref, counts, ctx.run_id)
+    ledger.files.loaded(entry.ref, counts, ctx.run_id, item.modified)
     summary.files_loaded += 1
     summary.rows_received += result.rows_received
     summary.rows_loaded += result.rows_loaded
