@@ -48,6 +48,7 @@ dev: install
 bench: install system-deps
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/runs.py
+	$(BIN)/python benchmarks/memory.py
 
 clean:
 	rm -rf $(MEDVAULT_HOME)

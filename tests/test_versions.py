@@ -33,7 +33,9 @@ def _send(tmp_path: Path, rules, text: str) -> dict:
     with Warehouse(tmp_path / "w.duckdb").connect(read_only=True) as con:
         return {
             "staged": con.execute("SELECT length_of_stay FROM staging.ndc_smr01__admissions").fetchall(),
-            "latest": con.execute("SELECT length_of_stay FROM staging.ndc_smr01__admissions__latest").fetchall(),
+            "latest": con.execute(
+                "SELECT length_of_stay FROM staging.ndc_smr01__admissions__latest"
+            ).fetchall(),
             "vault": con.execute(
                 "SELECT length_of_stay FROM vault.sat_event_admissions_date ORDER BY effective_ts DESC, "
                 "load_ts DESC LIMIT 1"

@@ -8,6 +8,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
+from medvault.platform.warehouse.db import Warehouse
+
 
 def test_timestamps_are_utc_under_another_timezone(tmp_path: Path):
     code = (
@@ -21,3 +25,14 @@ def test_timestamps_are_utc_under_another_timezone(tmp_path: Path):
     written = datetime.fromisoformat(out.stdout.strip())
     now = datetime.now(UTC).replace(tzinfo=None)
     assert abs((now - written).total_seconds()) < 120, (written, now)
+
+
+def test_each_connection_is_held_to_the_configured_memory_limit(tmp_path):
+    from medvault.platform.config import Settings, SettingsError
+
+    settings = Settings.from_env({"MEDVAULT_HOME": str(tmp_path), "MEDVAULT_DUCKDB_MEMORY_LIMIT": "300MB"})
+    with Warehouse(settings.warehouse, settings.duckdb_memory_limit).connect() as con:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert limit in ("286.1 MiB", "300.0 MB"), limit  # DuckDB reports it in its own units
+    with pytest.raises(SettingsError, match="MEDVAULT_DUCKDB_MEMORY_LIMIT must be an amount of memory"):
+        Settings.from_env({"MEDVAULT_DUCKDB_MEMORY_LIMIT": "lots"})

@@ -72,6 +72,12 @@ SETTINGS: tuple[Setting, ...] = (
         "A drop sensor asks again for a failed ingest run after this long (up to 10 times).",
     ),
     Setting("MEDVAULT_SENSOR_INTERVAL", "30", "Seconds between sensor ticks in the daemon."),
+    Setting(
+        "MEDVAULT_DUCKDB_MEMORY_LIMIT",
+        "1GB",
+        "Memory one warehouse connection may use before DuckDB spills to disk (next to the warehouse file): "
+        "staging a large file stays within it.",
+    ),
     Setting("MEDVAULT_S3_BUCKET", "", "S3 drop bucket (s3 store)."),
     Setting("MEDVAULT_S3_PREFIX", "", "Key prefix of the drop root inside the bucket."),
     Setting("MEDVAULT_S3_ENDPOINT_URL", "", "S3 endpoint for MinIO/Ceph/moto; empty for AWS."),
@@ -152,6 +158,15 @@ def _int(name: str, text: str) -> int:
         raise SettingsError(f"{name} must be a whole number, got {text!r}") from None
 
 
+_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+
+
+def _memory(name: str, text: str) -> str:
+    if not _MEMORY.match(text):
+        raise SettingsError(f"{name} must be an amount of memory such as 512MB or 2GB, got {text!r}")
+    return text.strip()
+
+
 def _float(name: str, text: str) -> float:
     try:
         return float(text)
@@ -196,6 +211,7 @@ class Settings:
     settle_seconds: float = 60.0
     rerun_delay_seconds: float = 600.0
     sensor_interval: int = 30
+    duckdb_memory_limit: str = "1GB"
     s3: S3Settings = field(default_factory=S3Settings)
     sftp: SftpSettings = field(default_factory=SftpSettings)
 
@@ -231,6 +247,7 @@ class Settings:
             settle_seconds=_float("MEDVAULT_SETTLE_SECONDS", get("MEDVAULT_SETTLE_SECONDS")),
             rerun_delay_seconds=_float("MEDVAULT_RERUN_DELAY_SECONDS", get("MEDVAULT_RERUN_DELAY_SECONDS")),
             sensor_interval=_int("MEDVAULT_SENSOR_INTERVAL", get("MEDVAULT_SENSOR_INTERVAL")),
+            duckdb_memory_limit=_memory("MEDVAULT_DUCKDB_MEMORY_LIMIT", get("MEDVAULT_DUCKDB_MEMORY_LIMIT")),
             s3=S3Settings(
                 bucket=get("MEDVAULT_S3_BUCKET"),
                 prefix=get("MEDVAULT_S3_PREFIX"),

@@ -122,7 +122,7 @@ class Engine:
         self.settings = settings
         self.rules = rules if rules is not None else checked_rules(settings.rules)
         self.stores = stores or StoreFactory(settings)
-        self.warehouse = Warehouse(settings.warehouse)
+        self.warehouse = Warehouse(settings.warehouse, settings.duckdb_memory_limit)
 
     @cached_property
     def vault(self) -> VaultModel:

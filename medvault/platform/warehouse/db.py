@@ -29,8 +29,11 @@ class WarehouseLocked(RuntimeError):
 
 
 class Warehouse:
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, memory_limit: str | None = None):
+        """`memory_limit` (DuckDB's, such as "1GB") bounds each connection: past it DuckDB spills to
+        disk, so staging a file much larger than memory still completes."""
         self.path = Path(path)
+        self.memory_limit = memory_limit
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + LOCK_RETRY_SECONDS
@@ -40,6 +43,8 @@ class Warehouse:
                 con = duckdb.connect(str(self.path), read_only=read_only)
                 # every timestamp the platform writes (received_at, load_ts, ...) is UTC, whatever the host's zone
                 con.execute("SET TimeZone = 'UTC'")
+                if self.memory_limit:
+                    con.execute(f"SET memory_limit = '{self.memory_limit}'")  # validated by config
                 return con
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
