@@ -20,6 +20,7 @@ from medvault.platform import stopping
 from medvault.platform.config import Settings, SettingsError
 from medvault.platform.drops.layout import is_valid_date, is_valid_site, partition_range
 from medvault.platform.redact import safe_error
+from medvault.pool_wait import stoppable_pool_wait
 from medvault.recovery import IN_PROGRESS, process_tags, recover
 from medvault.resources import RESOURCE_KEY
 from medvault.sensors.ingest import evaluate_drop_scan
@@ -155,13 +156,14 @@ def run_pending(
             log(
                 f"  run {request.partition_key} ({request.tags.get('medvault/files')} new files from {store})"
             )
-            outcome = job.execute_in_process(
-                partition_key=request.partition_key,
-                instance=instance,
-                tags=tags,
-                raise_on_error=False,
-                run_config={**request.run_config, **QUIET},
-            )
+            with stoppable_pool_wait(instance, settings.pool_wait_seconds):
+                outcome = job.execute_in_process(
+                    partition_key=request.partition_key,
+                    instance=instance,
+                    tags=tags,
+                    raise_on_error=False,
+                    run_config={**request.run_config, **QUIET},
+                )
             report.record(outcome, str(request.partition_key))
             all_ok = all_ok and outcome.success
             if stopping.requested() or _interrupted(outcome):
@@ -227,13 +229,14 @@ def run_partitions(
     run_config = {**ingest_fetch_config(settle), **QUIET}
     for site, day in partitions:
         report.requested += 1
-        outcome = job.execute_in_process(
-            partition_key=partition_key(site, day),
-            instance=instance,
-            tags={"medvault/launched_by": launched_by, **process_tags()},
-            raise_on_error=False,
-            run_config=run_config,
-        )
+        with stoppable_pool_wait(instance, settings.pool_wait_seconds):
+            outcome = job.execute_in_process(
+                partition_key=partition_key(site, day),
+                instance=instance,
+                tags={"medvault/launched_by": launched_by, **process_tags()},
+                raise_on_error=False,
+                run_config=run_config,
+            )
         report.record(outcome, f"{day}|{site}")
         if stopping.requested() or _interrupted(outcome):
             report.interrupted = True

@@ -318,3 +318,65 @@ def test_truncated_images_and_files_only_named_dcm_are_quarantined(tmp_path: Pat
         "patients.dcm": "quarantined:not_dicom",
     }
     assert loaded == [("aurora_eye/2026-03-02/good.dcm",)]
+
+
+def _live_run_holds_the_pool(dagster_home: Path) -> dg.DagsterRun:
+    """A run of this (live) test process holding the one warehouse slot, as a long load would."""
+    _create_instance(dagster_home)
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        holder = dg.DagsterRun(
+            job_name="ingest_job",
+            run_id="feedc0de-0000-4000-8000-000000000000",
+            status=dg.DagsterRunStatus.STARTED,
+            tags={"medvault/pid": str(os.getpid()), "medvault/host": os.uname().nodename},
+        )
+        instance.add_run(holder)
+        instance.event_log_storage.set_concurrency_slots("warehouse", 1)
+        assert instance.event_log_storage.claim_concurrency_slot(
+            "warehouse", holder.run_id, "load"
+        ).is_claimed
+    return holder
+
+
+def _wait_until_waiting_for_the_pool(dagster_home: Path, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 120
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        while time.monotonic() < deadline and proc.poll() is None:
+            info = instance.event_log_storage.get_concurrency_info("warehouse")
+            if any(step.assigned_timestamp is None for step in info.pending_steps):
+                return
+            time.sleep(0.02)
+    raise AssertionError("medvault run never waited for the pool")
+
+
+def test_a_wait_for_the_pool_behind_a_live_run_has_a_bound_and_a_sentence(tmp_path: Path):
+    home = tmp_path / "home"
+    _drop(home, "kestrel_imaging", smr01_csv(5))
+    holder = _live_run_holds_the_pool(home / "dagster")
+    started = time.monotonic()
+    proc = _medvault(["run", "--settle", "0"], home, MEDVAULT_POOL_WAIT_SECONDS="3")
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 130, out
+    assert "for the warehouse pool, held by run feedc0de (step load, pid" in out, out
+    assert time.monotonic() - started < 120
+    runs, slots = _runs_and_slots(home / "dagster")
+    assert sorted(s.value for s in runs.values()) == ["FAILURE", "STARTED"], (
+        "the waiting run failed, the holder is untouched"
+    )
+    assert [s.run_id for s in slots] == [holder.run_id]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_or_sigterm_stops_a_run_that_waits_for_the_pool(tmp_path: Path, sig):
+    home = tmp_path / "home"
+    _drop(home, "kestrel_imaging", smr01_csv(5))
+    holder = _live_run_holds_the_pool(home / "dagster")
+    proc = _medvault(["run", "--settle", "0"], home)  # the default bound: an hour
+    _wait_until_waiting_for_the_pool(home / "dagster", proc)
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out
+    assert "STOPPED: interrupted" in out, out
+    runs, slots = _runs_and_slots(home / "dagster")
+    assert sorted(s.value for s in runs.values()) == ["FAILURE", "STARTED"]
+    assert [s.run_id for s in slots] == [holder.run_id]

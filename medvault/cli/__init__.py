@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"medvault: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("medvault: interrupted", file=sys.stderr)
+        print(f"medvault: {stopping.reason() or 'interrupted'}", file=sys.stderr)
         return 130
 
 

@@ -12,9 +12,12 @@ from medvault.cli.data import _date, cmd_generate
 
 
 def _print_problems(report) -> None:
+    from medvault.platform import stopping
+
     if report.interrupted:
+        why = stopping.reason() or "interrupted"
         print(
-            "  STOPPED: interrupted; the run in progress was marked failed, no further run was started",
+            f"  STOPPED: {why}; the run in progress was marked failed, no further run was started",
             file=sys.stderr,
         )
     if report.recovered:

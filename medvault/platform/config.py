@@ -73,6 +73,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("MEDVAULT_SENSOR_INTERVAL", "30", "Seconds between sensor ticks in the daemon."),
     Setting(
+        "MEDVAULT_POOL_WAIT_SECONDS",
+        "3600",
+        "`medvault run`/`backfill` stop with a message naming the holder when a step waits longer for the "
+        "warehouse pool behind another live run (0: no bound).",
+    ),
+    Setting(
         "MEDVAULT_DUCKDB_MEMORY_LIMIT",
         "1GB",
         "Memory one warehouse connection may use before DuckDB spills to disk (next to the warehouse file): "
@@ -212,6 +218,7 @@ class Settings:
     rerun_delay_seconds: float = 600.0
     sensor_interval: int = 30
     duckdb_memory_limit: str = "1GB"
+    pool_wait_seconds: float = 3600.0
     s3: S3Settings = field(default_factory=S3Settings)
     sftp: SftpSettings = field(default_factory=SftpSettings)
 
@@ -247,6 +254,7 @@ class Settings:
             settle_seconds=_float("MEDVAULT_SETTLE_SECONDS", get("MEDVAULT_SETTLE_SECONDS")),
             rerun_delay_seconds=_float("MEDVAULT_RERUN_DELAY_SECONDS", get("MEDVAULT_RERUN_DELAY_SECONDS")),
             sensor_interval=_int("MEDVAULT_SENSOR_INTERVAL", get("MEDVAULT_SENSOR_INTERVAL")),
+            pool_wait_seconds=_float("MEDVAULT_POOL_WAIT_SECONDS", get("MEDVAULT_POOL_WAIT_SECONDS")),
             duckdb_memory_limit=_memory("MEDVAULT_DUCKDB_MEMORY_LIMIT", get("MEDVAULT_DUCKDB_MEMORY_LIMIT")),
             s3=S3Settings(
                 bucket=get("MEDVAULT_S3_BUCKET"),

@@ -12,10 +12,18 @@ import threading
 import duckdb
 
 _STOP = threading.Event()
+_WHY: list[str] = []  # why the process stopped itself, when it was not the operator (one sentence)
 
 
-def request() -> None:
+def request(why: str | None = None) -> None:
+    if why and not _WHY:
+        _WHY.append(why)
     _STOP.set()
+
+
+def reason() -> str | None:
+    """The sentence a self-stop gave (a bounded wait that ran out), None for an operator's stop."""
+    return _WHY[0] if _WHY else None
 
 
 def requested() -> bool:
