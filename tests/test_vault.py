@@ -342,7 +342,7 @@ def test_satellite_change_replay_and_batch_duplicates(con):
     assert load_satellite(con, rules, "sat_event_study_details", "site_a", D2, LOAD_TS3) == 1
     assert _count(con, "sat_event_study_details") == 3
 
-    # several payloads for one key in one batch: one row, the latest by modified_at then _row_number
+    # several versions of one key in one batch each land once; for one modified_at the last row wins
     _stage_studies(
         con,
         "site_a",
@@ -353,15 +353,25 @@ def test_satellite_change_replay_and_batch_duplicates(con):
             ("1.2.3.1", "P1", date(2025, 12, 1), "ACC1", "fourth", "CT", datetime(2026, 1, 3, 12)),
         ],
     )
-    assert load_satellite(con, rules, "sat_event_study_details", "site_a", "2026-01-03", LOAD_TS3) == 1
-    latest = con.execute(
+    assert load_satellite(con, rules, "sat_event_study_details", "site_a", "2026-01-03", LOAD_TS3) == 2
+    stored = con.execute(
         "SELECT study_description FROM vault.sat_event_study_details ORDER BY effective_ts DESC, load_ts DESC"
     ).fetchall()
-    assert [r[0] for r in latest] == ["fourth", "late fix", "CT head and neck", "CT head"]
+    assert [r[0] for r in stored] == ["fourth", "second", "late fix", "CT head and neck", "CT head"]
 
     # replaying D2 now (older than 01-03) adds nothing
     assert load_partition(con, rules, "site_a", D2, LOAD_TS3)["sat_event_study_details"] == 0
-    assert _count(con, "sat_event_study_details") == 4
+    assert _count(con, "sat_event_study_details") == 5
+
+    # the history in force: at T2 the correction stands; current is the latest version
+    history = con.execute(
+        "SELECT study_description, effective_ts, effective_to FROM vault.sat_event_study_details__history "
+        "ORDER BY effective_ts"
+    ).fetchall()
+    assert [r[0] for r in history] == ["CT head", "late fix", "second", "fourth"]
+    assert [r[2] for r in history] == [T2, datetime(2026, 1, 3, 8), datetime(2026, 1, 3, 12), None]
+    current = con.execute("SELECT study_description FROM vault.sat_event_study_details__current").fetchall()
+    assert current == [("fourth",)]
 
 
 def test_satellite_without_modified_column_uses_partition_date(con):

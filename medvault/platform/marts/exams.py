@@ -1,8 +1,7 @@
 """Examinations per month (seed 000's first report, `ORDERS WHERE ORDER_TYPE = 'STUDY'` by month).
 
-Built from the vault, not from staging: every study event in `hub_event` joined to its latest
-`sat_event_study_details` row (greatest effective_ts, then _date, then load_ts: the same order the vault
-loader uses). Events without a study satellite (e.g. SMR01 admissions) are not exams. A study whose
+Built from the vault, not from staging: every study event in `hub_event` joined to the
+`sat_event_study_details` row in force now (its `__current` view, views.py). Events without a study satellite (e.g. SMR01 admissions) are not exams. A study whose
 latest row has no study_date has month NULL and one without modality has modality NULL, so the totals
 still reconcile with the vault.
 """
@@ -10,6 +9,7 @@ still reconcile with the vault.
 from __future__ import annotations
 
 from medvault.platform.vault.model import hash_column, table_name
+from medvault.platform.vault.views import current_view
 
 HUB = "hub_event"
 SATELLITE = "sat_event_study_details"
@@ -19,12 +19,7 @@ TABLE = "marts.exams_per_month"
 def exams_per_month_sql(hub: str = HUB, satellite: str = SATELLITE) -> str:
     hk = hash_column(hub)
     return f"""
-        WITH latest AS (
-            SELECT {hk}, study_date, modality
-            FROM {table_name(satellite)}
-            QUALIFY row_number() OVER (
-                PARTITION BY {hk} ORDER BY effective_ts DESC, _date DESC, load_ts DESC) = 1
-        )
+        WITH latest AS (SELECT {hk}, study_date, modality FROM {current_view(satellite)})
         SELECT h.site,
                CAST(date_trunc('month', s.study_date) AS DATE) AS month,
                s.modality,

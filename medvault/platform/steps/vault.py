@@ -1,26 +1,25 @@
-"""Load the vault for one (site, date): every selected hub, link and satellite, in model order.
+"""Load the vault for one (site, date): every selected hub, link and satellite, in one transaction.
 
 An object is loaded only when a staged table feeding it has rows in the partition (otherwise nothing
 arrived for it, and it gets no result); an object fed by a table whose staging failed in this run is not
-loaded from the stale slice. One load timestamp for the partition; one transaction per table; a table
-that fails does not stop the others (its error is in `failures`). Every load is in the load audit.
+loaded from the stale slice. One load timestamp and ONE transaction for the partition, its load audit
+rows included: a failure or a crash leaves the vault as it was, every object of the partition is
+reported failed, and the rerun completes it.
 """
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 from medvault.platform import stopping
 from medvault.platform.ledger import Ledger, LoadRecord
 from medvault.platform.redact import safe_error
 from medvault.platform.results import StepResult, TableResult
-from medvault.platform.staging.tables import slice_rows, staging_name
 from medvault.platform.steps.context import StepContext
 from medvault.platform.vault.ddl import create_vault_tables
-from medvault.platform.vault.loader import load_object
+from medvault.platform.vault.loader import load_objects
 from medvault.platform.vault.model import SCHEMA
-from medvault.platform.warehouse import row_count
+from medvault.platform.warehouse import row_count, transaction
 
 
 def run(ctx: StepContext, names: set[str], failed_sources: set[str] = frozenset()) -> StepResult:
@@ -31,35 +30,41 @@ def run(ctx: StepContext, names: set[str], failed_sources: set[str] = frozenset(
     with ctx.connect() as con:
         ledger = Ledger(con)
         create_vault_tables(con, ctx.vault)
-        arrived: dict[str, bool] = {}
+        wanted = []
         for obj in ctx.vault.fed():
             if obj.name not in names:
                 continue
-            sources = ctx.vault.sources(obj)
-            if failed_sources.intersection(sources):
+            if failed_sources.intersection(ctx.vault.sources(obj)):
                 ctx.log.warning(
                     f"vault {obj.name} not loaded: staging of {', '.join(sorted(failed_sources))} failed"
                 )
                 continue
-            for source in sources:
-                if source not in arrived:
-                    arrived[source] = slice_rows(con, staging_name(*source.split(".", 1)), site, date) > 0
-            if not any(arrived[s] for s in sources):
-                continue
-            started = time.monotonic()
-            try:
-                inserted = load_object(con, ctx.vault, obj.name, site, date, load_ts)
-            except Exception as exc:  # keep loading the other tables; report at the end
-                if stopping.interrupted(exc):
-                    raise
-                ctx.log.error(f"vault {obj.name} failed: {safe_error(exc)}")
-                result.failures.append(obj.name)
-                result.failed.append((SCHEMA, obj.name))
-                continue
-            seconds = round(time.monotonic() - started, 3)
-            ledger.audit.record(
-                LoadRecord("vault", f"{SCHEMA}.{obj.name}", inserted, site, date, seconds=seconds), ctx.run_id
-            )
-            meta = {"rows_inserted": inserted, "rows_in_table": row_count(con, SCHEMA, obj.name)}
-            result.tables.append(TableResult((SCHEMA, obj.name), meta, inserted))
+            wanted.append(obj.name)
+        try:
+            with transaction(con):
+                done = load_objects(con, ctx.vault, wanted, site, date, load_ts)
+                for name, load in done.items():
+                    ledger.audit.record(
+                        LoadRecord(
+                            "vault",
+                            f"{SCHEMA}.{name}",
+                            load.rows_inserted,
+                            site,
+                            date,
+                            rows_in=load.rows_in,
+                            seconds=load.seconds,
+                        ),
+                        ctx.run_id,
+                    )
+        except Exception as exc:  # the partition's vault load is one unit: all of it failed
+            if stopping.interrupted(exc):
+                raise
+            ctx.log.error(f"vault load of {site} {date} failed, nothing of it kept: {safe_error(exc)}")
+            for name in wanted:
+                result.failures.append(name)
+                result.failed.append((SCHEMA, name))
+            return result
+        for name, load in done.items():
+            meta = {"rows_inserted": load.rows_inserted, "rows_in_table": row_count(con, SCHEMA, name)}
+            result.tables.append(TableResult((SCHEMA, name), meta, load.rows_inserted))
     return result

@@ -1,40 +1,60 @@
-"""Vault tables created from the compiled model: one table per hub, link and satellite in schema `vault`.
+"""Vault tables created from the compiled model: one table per hub, link and satellite in schema `vault`,
+and the as-of views over each satellite (views.py).
 
 Table shapes (see docs/vault.md):
 
-* hub:       hk_<hub> BLOB PRIMARY KEY, site, <business key columns as VARCHAR>, load_ts, record_source
-* link:      hk_<link> BLOB PRIMARY KEY, hk_<hub> per hub (declared order), site, load_ts, record_source
+* hub:       hk_<hub> BLOB NOT NULL, site, <business key columns as VARCHAR>, load_ts, record_source
+* link:      hk_<link> BLOB NOT NULL, hk_<hub> per hub (declared order), site, load_ts, record_source
 * satellite: hk_<parent>, hashdiff, <payload columns typed as staged>, effective_ts, load_ts,
              record_source, _site, _date
+* <satellite>__seen: hk_<parent>, hashdiff, effective_ts, load_ts, record_source, _site, _date: the
+             versions that repeated their predecessor when they arrived (kinds/satellite.py)
 
-`site` in hubs and links is the tenant part of the business key (data); `_site`/`_date` in satellites say
-which staged partition a row came from (lineage). Creation is idempotent; a table that gains columns in
-the rules gets them added (`ALTER TABLE ADD COLUMN`), nothing is ever dropped.
+Hubs and links carry no primary-key index: loads insert only absent keys (an anti-join), and an ART
+index would cost every insert without serving a read. `site` in hubs and links is the tenant part of
+the business key (data); `_site`/`_date` in satellites say which staged partition a row came from
+(lineage). Creation is idempotent; a table that gains columns in the rules gets them added
+(`ALTER TABLE ADD COLUMN`), nothing is ever dropped.
 """
 
 from __future__ import annotations
 
 from medvault.platform.rules.models import Rules
+from medvault.platform.vault.kinds.satellite import SEEN_SUFFIX, seen_columns, seen_table
 from medvault.platform.vault.model import SCHEMA, VaultModel, compile_vault, table_name
+from medvault.platform.vault.views import view_ddl
 from medvault.platform.warehouse import ensure_table
 from medvault.platform.warehouse import quote_ident as q
 
 
 def _create(obj) -> str:
     cols = [f"    {q(c)} {t}" + (" NOT NULL" if c in obj.not_null else "") for c, t in obj.columns]
-    if obj.hash_key:
-        cols.append(f"    PRIMARY KEY ({q(obj.hash_key)})")
     return f"CREATE TABLE IF NOT EXISTS {table_name(obj.name)} (\n" + ",\n".join(cols) + "\n)"
 
 
+def _model(rules: Rules | VaultModel) -> VaultModel:
+    return rules if isinstance(rules, VaultModel) else compile_vault(rules)
+
+
+def _seen(obj) -> str:
+    cols = ", ".join(f"{q(c)} {t}" for c, t in seen_columns(obj))
+    return f"CREATE TABLE IF NOT EXISTS {seen_table(obj.name)} ({cols})"
+
+
 def vault_ddl(rules: Rules | VaultModel) -> list[str]:
-    """CREATE statements for every hub, link and satellite of the rules (idempotent)."""
-    model = rules if isinstance(rules, VaultModel) else compile_vault(rules)
-    return [f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}", *(_create(o) for o in model.objects.values())]
+    """CREATE statements for every hub, link and satellite of the rules and their views (idempotent)."""
+    model = _model(rules)
+    tables = [_create(o) for o in model.objects.values()]
+    tables += [_seen(o) for o in model.objects.values() if o.kind == "satellite"]
+    return [f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}", *tables, *view_ddl(model)]
 
 
 def create_vault_tables(con, rules: Rules | VaultModel) -> None:
-    """Create missing vault tables and add columns new in the rules."""
-    model = rules if isinstance(rules, VaultModel) else compile_vault(rules)
+    """Create missing vault tables, add columns new in the rules, (re)create the as-of views."""
+    model = _model(rules)
     for obj in model.objects.values():
-        ensure_table(con, SCHEMA, obj.name, obj.columns, not_null=obj.not_null, primary_key=obj.hash_key)
+        ensure_table(con, SCHEMA, obj.name, obj.columns, not_null=obj.not_null)
+        if obj.kind == "satellite":
+            ensure_table(con, SCHEMA, obj.name + SEEN_SUFFIX, seen_columns(obj))
+    for statement in view_ddl(model):
+        con.execute(statement)

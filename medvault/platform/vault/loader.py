@@ -1,20 +1,32 @@
 """Set-based Data Vault loads from the staged (site, date) slices, driven only by the compiled model.
 
-`load_object` runs one object's load SQL (written by its kind, see `kinds/`) over every staged table
-feeding it, `WHERE _site = site AND _date = date`, in ONE transaction, and returns the inserted rows.
-Running the same partition twice inserts 0 rows the second time.
+`load_objects` hashes each feeding load's partition once (batch.py), then runs every object's INSERT
+(written by its kind, see `kinds/`) in ONE transaction: a crash or a failure leaves the vault as it was,
+and the rerun completes it. Loads only insert; running the same partition twice inserts 0 rows.
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from medvault.platform.rules.models import Rules, VaultLoad
 from medvault.platform.staging.tables import staging_name
+from medvault.platform.vault.batch import build_batches, drop_batches
 from medvault.platform.vault.ddl import create_vault_tables
 from medvault.platform.vault.kinds import BY_NAME
 from medvault.platform.vault.model import VaultModel, compile_vault
 from medvault.platform.warehouse import table_exists, transaction
+
+
+@dataclass(frozen=True)
+class ObjectLoad:
+    """What one load did to one vault table: staged rows that fed it, rows it inserted, seconds."""
+
+    rows_in: int
+    rows_inserted: int
+    seconds: float
 
 
 def _params(site: str, day: date | str, load_ts: datetime | None) -> dict:
@@ -27,35 +39,66 @@ def _params(site: str, day: date | str, load_ts: datetime | None) -> dict:
     return {"site": site, "date": day, "load_ts": load_ts}
 
 
-def load_object(
-    con, model: VaultModel, name: str, site: str, day: date | str, load_ts: datetime | None = None
-) -> int:
-    """Insert what one (site, date) slice adds to one hub, link or satellite; returns inserted rows."""
-    obj = model.objects[name]
+def _execute(con, plan, load_ts: datetime) -> int:
+    """Run a kind's statements: one INSERT, or [(sql, counts)] whose counted INSERTs give the rows."""
+    statements = [(plan, True)] if isinstance(plan, str) else plan
+    inserted = 0
+    for sql, counts in statements:
+        params = {"load_ts": load_ts} if "$load_ts" in sql else None
+        row = con.execute(sql, params).fetchone() if params else con.execute(sql).fetchone()
+        if counts and row:
+            inserted += int(row[0])
+    return inserted
+
+
+def load_objects(
+    con, model: VaultModel, names, site: str, day: date | str, load_ts: datetime | None = None
+) -> dict[str, ObjectLoad]:
+    """Load `names` (in model order) for one (site, date) in one transaction; objects with no staged
+    rows in the partition are left out of the result."""
+    params = _params(site, day, load_ts)
+    wanted = [model.objects[n] for n in model.objects if n in set(names)]
 
     def present(load: VaultLoad) -> bool:
         return table_exists(con, "staging", staging_name(load.system, load.table))
 
-    sql = BY_NAME[obj.kind].load_sql(model, obj, present)
-    if sql is None:
-        return 0
-    with transaction(con):
-        row = con.execute(sql, _params(site, day, load_ts)).fetchone()
-    return int(row[0]) if row else 0
+    batches = build_batches(con, model, {i for o in wanted for i in o.feeds}, params, present)
+    out: dict[str, ObjectLoad] = {}
+    try:
+        with transaction(con):
+            for obj in wanted:
+                fed = batches.of(obj.feeds)
+                plan = BY_NAME[obj.kind].load_sql(model, obj, fed)
+                if plan is None:
+                    continue
+                started = time.monotonic()
+                inserted = _execute(con, plan, params["load_ts"])
+                out[obj.name] = ObjectLoad(
+                    sum(batches.rows[i] for i, _ in fed), inserted, round(time.monotonic() - started, 3)
+                )
+    finally:
+        drop_batches(con, batches)
+    return out
+
+
+def load_object(
+    con, model: VaultModel, name: str, site: str, day: date | str, load_ts: datetime | None = None
+) -> int:
+    """Insert what one (site, date) slice adds to one hub, link or satellite; returns inserted rows."""
+    done = load_objects(con, model, [name], site, day, load_ts)
+    return done[name].rows_inserted if name in done else 0
 
 
 def load_partition(
     con, rules: Rules | VaultModel, site: str, day: date | str, load_ts: datetime | None = None
 ) -> dict[str, int]:
-    """Create missing vault tables, then load every object for one (site, date), in model order.
+    """Create missing vault tables, then load every object for one (site, date) in one transaction.
 
-    Returns inserted rows per table. One load_ts for the whole partition; one transaction per table."""
+    Returns inserted rows per table (0 for tables nothing in the partition feeds)."""
     model = rules if isinstance(rules, VaultModel) else compile_vault(rules)
-    params = _params(site, day, load_ts)
     create_vault_tables(con, model)
-    return {
-        name: load_object(con, model, name, site, params["date"], params["load_ts"]) for name in model.objects
-    }
+    done = load_objects(con, model, model.objects, site, day, load_ts)
+    return {name: done[name].rows_inserted if name in done else 0 for name in model.objects}
 
 
 def _load_one(kind: str):
@@ -67,7 +110,7 @@ def _load_one(kind: str):
             raise KeyError(f"{name} is a {model.objects[name].kind}, not a {kind}")
         return load_object(con, model, name, site, day, load_ts)
 
-    load.__doc__ = f"Load one {kind} for one (site, date) (compiles the rules; steps use `load_object`)."
+    load.__doc__ = f"Load one {kind} for one (site, date) (compiles the rules; steps use `load_objects`)."
     return load
 
 

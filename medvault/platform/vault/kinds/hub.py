@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from medvault.platform.rules.models import Rules
+from medvault.platform.vault.batch import bk, hk
 from medvault.platform.vault.hashing import HASH_SQL_TYPE
-from medvault.platform.vault.kinds.keyed import hub_key, insert_if_absent, record_source
+from medvault.platform.vault.kinds.keyed import insert_if_absent
 from medvault.platform.vault.model import RESERVED, VaultModel, VaultObject, hash_column
-from medvault.platform.warehouse import quote_ident as q
 
 
 class HubKind:
@@ -35,22 +35,13 @@ class HubKind:
             )
         return out
 
-    def load_sql(self, model: VaultModel, obj: VaultObject, present) -> str | None:
-        rules = model.rules
-        hub = rules.vault.hubs[obj.name]
+    def load_sql(self, model: VaultModel, obj: VaultObject, batches) -> str | None:
+        keys = model.rules.vault.hubs[obj.name].business_key
 
-        def select(i, load):
-            bks = ", ".join(
-                f"NULLIF(TRIM(CAST({q(src)} AS VARCHAR)), '') AS {q(bk)}"
-                for src, bk in zip(load.hubs[obj.name], hub.business_key, strict=True)
-            )
-            return (
-                f"SELECT {hub_key(rules, load, obj.name)} AS hk, _site AS site, {bks}, "
-                f"{record_source(load)} AS record_source"
-            )
+        def fields(i):
+            return [("_site", "site"), *((bk(obj.name, n), c) for n, c in enumerate(keys))]
 
-        out = "b.site, " + ", ".join(f"b.{q(c)}" for c in hub.business_key)
-        return insert_if_absent(model, obj, present, select, "hk IS NOT NULL", out)
+        return insert_if_absent(obj, batches, fields, lambda i: f"{hk(obj.name)} IS NOT NULL")
 
 
 KIND = HubKind()

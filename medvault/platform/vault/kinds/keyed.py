@@ -1,69 +1,44 @@
-"""What hubs and links share: keys hashed per load, and insert-if-absent by hash key.
+"""What hubs and links share: insert-if-absent by hash key, from the hashed batches.
 
-Within a batch one row per hash key wins (first load in rule order, then lowest `_row_number`); rows
-without a key (all-NULL business key) are skipped; keys the table already has are not inserted again,
-so a rerun inserts nothing.
+Within a batch one row per hash key wins (first load in rule order, then lowest `_row_number`, by a
+hash aggregate rather than a sort); rows without a key (all-NULL business key) are skipped; keys the
+table already has are not inserted again (an anti-join, no index needed), so a rerun inserts nothing.
 """
 
 from __future__ import annotations
 
-from medvault.platform.rules.models import Rules, VaultLoad
-from medvault.platform.vault.hashing import hash_key_sql
-from medvault.platform.vault.model import VaultModel, VaultObject, staging_table, table_name
+from medvault.platform.vault.batch import hk
+from medvault.platform.vault.model import VaultObject, table_name
 from medvault.platform.warehouse import quote_ident as q
 
-PARTITION = "WHERE _site = $site AND _date = $date"
+
+def order_key(i: int) -> str:
+    """Rule order, then file order: the row that wins when a key appears more than once."""
+    return f"(CAST({i} AS BIGINT) << 32) + _row_number"
 
 
-def record_source(load: VaultLoad) -> str:
-    return f"'{load.source}/' || _version"
-
-
-def hub_key(rules: Rules, load: VaultLoad, hub: str) -> str:
-    cols = load.hubs[hub]
-    if len(cols) != len(rules.vault.hubs[hub].business_key):
-        raise ValueError(f"{load.source}: hub {hub} needs {len(rules.vault.hubs[hub].business_key)} columns")
-    return hash_key_sql([q(c) for c in cols], tenant="_site")
-
-
-def link_key(rules: Rules, load: VaultLoad, link: str) -> str:
-    exprs = [q(c) for h in rules.vault.links[link].hubs for c in load.hubs[h]]
-    return hash_key_sql(exprs, tenant="_site")
-
-
-def parent_key(rules: Rules, load: VaultLoad, parent: str) -> str:
-    """Hash key of a hub or a link, as computed from one load's staged columns."""
-    return hub_key(rules, load, parent) if parent in rules.vault.hubs else link_key(rules, load, parent)
-
-
-def insert_if_absent(
-    model: VaultModel,
-    obj: VaultObject,
-    present,
-    select_parts,
-    not_null: str,
-    out_columns: str,
-) -> str | None:
-    """The INSERT for a hub or link: `select_parts(i, load)` gives each feeding load's SELECT (with `hk`,
-    `_load` and `_row_number` columns), `not_null` the keep condition, `out_columns` the batch columns to
-    insert after the hash key. None when no feeding staging table exists yet."""
-    parts = [
-        f"{select_parts(i, model.load(i))}, {i} AS _load, _row_number FROM {staging_table(model.load(i))} {PARTITION}"
-        for i in obj.feeds
-        if present(model.load(i))
-    ]
+def insert_if_absent(obj: VaultObject, batches, fields, not_null) -> str | None:
+    """The INSERT of a hub or link from its `batches` [(load index, batch table)]. `fields(i)`: (batch
+    expression, column) pairs between the hash key and load_ts, in table order; `not_null(i)`: the
+    keep condition. None when no batch feeds it."""
+    parts = []
+    for i, table in batches:
+        cols = ", ".join(f"{expr} AS {q(name)}" for expr, name in fields(i))
+        parts.append(
+            f"SELECT {hk(obj.name)} AS hk, {cols}, record_source, {order_key(i)} AS _order "
+            f"FROM {table} WHERE {not_null(i)}"
+        )
     if not parts:
         return None
+    names = [name for _, name in fields(batches[0][0])]
     target = table_name(obj.name)
-    cols = ", ".join(q(c) for c, _ in obj.columns)
+    packed = ", ".join(f"{q(n)}: {q(n)}" for n in [*names, "record_source"])
+    out = ", ".join(f"b.w.{q(n)}" for n in names)
+    columns = ", ".join(q(c) for c, _ in obj.columns)
     return f"""
-        INSERT INTO {target} ({cols})
+        INSERT INTO {target} ({columns})
         WITH src AS ({" UNION ALL ".join(parts)}),
-        batch AS (
-            SELECT * FROM src WHERE {not_null}
-            QUALIFY row_number() OVER (PARTITION BY hk ORDER BY _load, _row_number) = 1
-        )
-        SELECT b.hk, {out_columns}, CAST($load_ts AS TIMESTAMP), b.record_source
-        FROM batch b
-        WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{q(obj.hash_key)} = b.hk)
+        winner AS (SELECT hk, arg_min({{{packed}}}, _order) AS w FROM src GROUP BY hk)
+        SELECT b.hk, {out}, CAST($load_ts AS TIMESTAMP), b.w.record_source
+        FROM winner b ANTI JOIN {target} t ON t.{q(obj.hash_key)} = b.hk
     """

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from medvault.platform.rules.models import Rules
+from medvault.platform.vault.batch import hk
 from medvault.platform.vault.hashing import HASH_SQL_TYPE
-from medvault.platform.vault.kinds.keyed import hub_key, insert_if_absent, link_key, record_source
+from medvault.platform.vault.kinds.keyed import insert_if_absent
 from medvault.platform.vault.model import VaultModel, VaultObject, hash_column
 
 
@@ -31,20 +32,16 @@ class LinkKind:
             )
         return out
 
-    def load_sql(self, model: VaultModel, obj: VaultObject, present) -> str | None:
-        rules = model.rules
-        hubs = rules.vault.links[obj.name].hubs
+    def load_sql(self, model: VaultModel, obj: VaultObject, batches) -> str | None:
+        hubs = model.rules.vault.links[obj.name].hubs
 
-        def select(i, load):
-            keys = ", ".join(f"{hub_key(rules, load, h)} AS hk{j}" for j, h in enumerate(hubs))
-            return (
-                f"SELECT {link_key(rules, load, obj.name)} AS hk, {keys}, _site AS site, "
-                f"{record_source(load)} AS record_source"
-            )
+        def fields(i):
+            return [*((hk(h), hash_column(h)) for h in hubs), ("_site", "site")]
 
-        not_null = " AND ".join(f"hk{j} IS NOT NULL" for j in range(len(hubs)))
-        out = ", ".join(f"b.hk{j}" for j in range(len(hubs))) + ", b.site"
-        return insert_if_absent(model, obj, present, select, not_null, out)
+        def not_null(i):
+            return " AND ".join(f"{hk(h)} IS NOT NULL" for h in hubs)
+
+        return insert_if_absent(obj, batches, fields, not_null)
 
 
 KIND = LinkKind()

@@ -1,29 +1,30 @@
-"""Satellites: the history of a hub's or link's payload, one row per change (by hashdiff).
+"""Satellites: the history of a hub's or link's payload, order-proof and insert-only.
 
-Within the batch the latest staged row per parent key wins (by `effective_ts`, then `_row_number`), where
-`effective_ts` is the table's modified column, or the partition date when the table has none or the
-value is NULL. It is inserted only when
-  - the key has no satellite row yet, or
-  - its hashdiff differs from the key's latest satellite row AND it is not older than that row:
-    `(effective_ts, _date) >= (latest.effective_ts, latest._date)`.
-So replaying an older partition after a newer one adds nothing, and re-delivering a corrected partition
-(same date, changed payload) adds one row. The latest row per key is the one with the greatest
-(effective_ts, _date, load_ts); only keys of the batch are looked up (same site), not the whole satellite.
+A version is a parent key's payload at its `effective_ts` (the table's modified column, or the partition
+date when it has none or the value is NULL). A load stores each version of the batch that is not stored
+yet, as (key, effective_ts, hashdiff):
+  - several versions of one key in one batch each land once (one per effective_ts; for the same
+    effective_ts the last row in file order wins);
+  - a late or replayed batch lands its versions between the stored ones, and a replay stores nothing;
+  - a different payload for a stored (key, effective_ts) is a correction: stored beside it, and the
+    as-of views take the one from the latest partition, then the latest load.
+A version that repeats its predecessor's payload is kept but hidden by the as-of views (see views.py),
+so the state in force at any time is the same whatever order the batches arrive in. Only the keys
+and effective_ts of the batch are matched (an anti-join); nothing is updated or deleted.
 """
 
 from __future__ import annotations
 
 from medvault.platform.rules.models import Rules, SatelliteLoad
-from medvault.platform.vault.hashing import HASH_SQL_TYPE, hashdiff_sql
-from medvault.platform.vault.kinds.keyed import PARTITION, parent_key, record_source
+from medvault.platform.vault.batch import hd, hk
+from medvault.platform.vault.hashing import HASH_SQL_TYPE
+from medvault.platform.vault.kinds.keyed import order_key
 from medvault.platform.vault.model import (
     RESERVED,
     VaultModel,
     VaultObject,
     hash_column,
-    modified_column,
     staged_type,
-    staging_table,
     table_name,
 )
 from medvault.platform.warehouse import quote_ident as q
@@ -69,54 +70,82 @@ class SatelliteKind:
             name, self.name, description, tuple(columns), tuple(i for i, _ in feeds), parent=first.parent
         )
 
-    def load_sql(self, model: VaultModel, obj: VaultObject, present) -> str | None:
-        rules = model.rules
+    def load_sql(self, model: VaultModel, obj: VaultObject, batches) -> list[tuple[str, bool]] | None:
+        """Statements (sql, counts toward inserted rows): classify the batch's new versions, then insert
+        the changes into the satellite and the repeats into its `__seen` table."""
         types = dict(obj.columns)
-        payload_cols = [c for c, _ in obj.columns[2 : len(obj.columns) - len(META)]]
-        parts = []
-        for i, sat in feeds_of(rules, obj.name):
-            load = rules.vault.loads[i]
-            if not present(load):
-                continue
-            payload = ", ".join(f"CAST({q(c)} AS {types[c]}) AS {q(c)}" for c in payload_cols)
-            modified = modified_column(rules, load.source)
-            effective = "CAST(_date AS TIMESTAMP)"
-            if modified:
-                effective = f"COALESCE(CAST({q(modified)} AS TIMESTAMP), {effective})"
-            parts.append(
-                f"SELECT {parent_key(rules, load, obj.parent)} AS hk, {hashdiff_sql(sat.columns)} AS hashdiff, "
-                f"{payload}, {effective} AS effective_ts, {record_source(load)} AS record_source, _site, _date, "
-                f"{i} AS _load, _row_number FROM {staging_table(load)} {PARTITION}"
-            )
+        payload = [c for c, _ in obj.columns[2 : len(obj.columns) - len(META)]]
+        parent = hk(obj.parent)
+        parts = [
+            f"SELECT {parent} AS hk, effective_ts, {hd(obj.name)} AS hashdiff, "
+            + "".join(f"CAST({q(c)} AS {types[c]}) AS {q(c)}, " for c in payload)
+            + f"record_source, _site, _date, {order_key(i)} AS _order FROM {table} WHERE {parent} IS NOT NULL"
+            for i, table in batches
+        ]
         if not parts:
             return None
-        hk = q(hash_column(obj.parent))
-        target = table_name(obj.name)
-        cols = ", ".join(q(c) for c, _ in obj.columns)
-        payload_sel = ", ".join(f"b.{q(c)}" for c in payload_cols)
-        return f"""
-            INSERT INTO {target} ({cols})
+        carried = ["hashdiff", *payload, "record_source", "_site", "_date"]
+        packed = ", ".join(f"{q(c)}: {q(c)}" for c in carried)
+        target, seen = table_name(obj.name), seen_table(obj.name)
+        key = q(hash_column(obj.parent))
+        fresh = f"_vault_fresh_{obj.name}"
+        known = " UNION ALL ".join(
+            f"SELECT {key} AS hk, effective_ts, hashdiff, _date, load_ts FROM {t} "
+            f"WHERE {key} IN (SELECT hk FROM versions)"
+            for t in (target, seen)
+        )
+        classify = f"""
+            CREATE OR REPLACE TEMP TABLE {fresh} AS
             WITH src AS ({" UNION ALL ".join(parts)}),
-            batch AS (
-                SELECT * FROM src WHERE hk IS NOT NULL
-                QUALIFY row_number() OVER (
-                    PARTITION BY hk ORDER BY effective_ts DESC, _row_number DESC, _load DESC) = 1
+            versions AS (
+                SELECT hk, effective_ts, arg_max({{{packed}}}, _order) AS w FROM src GROUP BY hk, effective_ts
             ),
-            cur AS (
-                SELECT s.{hk} AS hk, s.hashdiff, s.effective_ts, s._date
-                FROM {target} s
-                WHERE s._site = $site AND s.{hk} IN (SELECT hk FROM batch)
+            known AS ({known}),
+            fresh AS (
+                SELECT v.* FROM versions v
+                ANTI JOIN known k ON k.hk = v.hk AND k.effective_ts = v.effective_ts AND k.hashdiff = v.w.hashdiff
+            ),
+            timeline AS (
+                SELECT hk, effective_ts, hashdiff, _date, load_ts, false AS is_fresh FROM known
+                UNION ALL
+                SELECT hk, effective_ts, w.hashdiff, w._date, CAST($load_ts AS TIMESTAMP), true FROM fresh
+            ),
+            standing AS (
+                SELECT * FROM timeline
                 QUALIFY row_number() OVER (
-                    PARTITION BY s.{hk} ORDER BY s.effective_ts DESC, s._date DESC, s.load_ts DESC) = 1
+                    PARTITION BY hk, effective_ts ORDER BY _date DESC, load_ts DESC, is_fresh DESC) = 1
+            ),
+            repeats AS (
+                SELECT hk, effective_ts FROM standing
+                QUALIFY is_fresh AND lag(hashdiff) OVER (PARTITION BY hk ORDER BY effective_ts) = hashdiff
             )
-            SELECT b.hk, b.hashdiff, {payload_sel}, b.effective_ts, CAST($load_ts AS TIMESTAMP),
-                   b.record_source, b._site, b._date
-            FROM batch b LEFT JOIN cur c ON c.hk = b.hk
-            WHERE c.hk IS NULL
-               OR (b.hashdiff <> c.hashdiff
-                   AND (b.effective_ts > c.effective_ts
-                        OR (b.effective_ts = c.effective_ts AND b._date >= c._date)))
+            SELECT f.*, r.hk IS NOT NULL AS is_repeat
+            FROM fresh f LEFT JOIN repeats r ON r.hk = f.hk AND r.effective_ts = f.effective_ts
         """
+        columns = ", ".join(q(c) for c, _ in obj.columns)
+        out = ", ".join(f"w.{q(c)}" for c in ["hashdiff", *payload])
+        meta = "effective_ts, CAST($load_ts AS TIMESTAMP), w.record_source, w._site, w._date"
+        changes = (
+            f"INSERT INTO {target} ({columns}) SELECT hk, {out}, {meta} FROM {fresh} WHERE NOT is_repeat"
+        )
+        repeats = (
+            f"INSERT INTO {seen} ({key}, hashdiff, effective_ts, load_ts, record_source, _site, _date) "
+            f"SELECT hk, w.hashdiff, {meta} FROM {fresh} WHERE is_repeat"
+        )
+        return [(classify, False), (changes, True), (repeats, False), (f"DROP TABLE {fresh}", False)]
+
+
+def seen_table(satellite: str) -> str:
+    """Where a satellite keeps the versions that repeated their predecessor (key, time, hashdiff only):
+    the as-of views need them when a late batch lands between, and they cost no payload."""
+    return table_name(satellite + SEEN_SUFFIX)
+
+
+def seen_columns(obj: VaultObject) -> tuple[tuple[str, str], ...]:
+    return ((hash_column(obj.parent), HASH_SQL_TYPE), ("hashdiff", HASH_SQL_TYPE), *META)
+
+
+SEEN_SUFFIX = "__seen"
 
 
 KIND = SatelliteKind()

@@ -1,0 +1,104 @@
+"""The hashed batch: one staged (site, date) slice of one load, hashed once, read by every target.
+
+For each rule load that feeds the vault, the partition's staged rows are read once into a temporary
+table with every hash the load's hubs, links and satellites need (AutomateDV's `stage()`): hub keys
+`hk__<hub>` with their normalised business-key columns `bk__<hub>__<n>`, link keys `hk__<link>`,
+hashdiffs `hd__<satellite>`, the satellite payload columns as staged, `effective_ts`, `record_source`
+and the lineage columns. Hubs, links and satellites then read plain columns: no hash expression is
+computed twice, and the staging table is scanned once per load, filtered to the partition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from medvault.platform.rules.models import VaultLoad
+from medvault.platform.vault.hashing import hash_key_sql, hashdiff_sql
+from medvault.platform.vault.model import VaultModel, modified_column, staging_table
+from medvault.platform.warehouse import quote_ident as q
+
+PARTITION = "WHERE _site = $site AND _date = $date"
+
+
+def hk(name: str) -> str:
+    """The batch column holding a hub's or link's hash key."""
+    return q(f"hk__{name}")
+
+
+def bk(hub: str, n: int) -> str:
+    """The batch column holding a hub's n-th business-key column, normalised as stored."""
+    return q(f"bk__{hub}__{n}")
+
+
+def hd(satellite: str) -> str:
+    return q(f"hd__{satellite}")
+
+
+def _effective_ts(model: VaultModel, load: VaultLoad) -> str:
+    """The source's modified column, or the partition date when it has none or the value is NULL."""
+    effective = "CAST(_date AS TIMESTAMP)"
+    modified = modified_column(model.rules, load.source)
+    return f"COALESCE(CAST({q(modified)} AS TIMESTAMP), {effective})" if modified else effective
+
+
+def batch_select(model: VaultModel, i: int) -> str:
+    """The SELECT of load `i`'s hashed batch over its staged partition (parameters $site, $date)."""
+    rules, load = model.rules, model.load(i)
+    cols = [
+        "_site",
+        "_date",
+        "_row_number",
+        f"'{load.source}/' || _version AS record_source",
+        f"{_effective_ts(model, load)} AS effective_ts",
+    ]
+    for hub, columns in load.hubs.items():
+        wanted = len(rules.vault.hubs[hub].business_key)
+        if len(columns) != wanted:
+            raise ValueError(f"{load.source}: hub {hub} needs {wanted} columns")
+        cols.append(f"{hash_key_sql([q(c) for c in columns], tenant='_site')} AS {hk(hub)}")
+        cols += [f"NULLIF(TRIM(CAST({q(c)} AS VARCHAR)), '') AS {bk(hub, n)}" for n, c in enumerate(columns)]
+    for link in load.links:
+        exprs = [q(c) for h in rules.vault.links[link].hubs for c in load.hubs[h]]
+        cols.append(f"{hash_key_sql(exprs, tenant='_site')} AS {hk(link)}")
+    payload: list[str] = []
+    for sat in load.satellites:
+        cols.append(f"{hashdiff_sql(sat.columns)} AS {hd(sat.name)}")
+        payload += [c for c in sat.columns if c not in payload]
+    cols += [q(c) for c in payload]
+    return f"SELECT {', '.join(cols)} FROM {staging_table(load)} {PARTITION}"
+
+
+@dataclass(frozen=True)
+class Batches:
+    """The hashed batch table of each load index with staged rows in the partition."""
+
+    tables: dict[int, str]
+    rows: dict[int, int]
+
+    def of(self, feeds) -> list[tuple[int, str]]:
+        return [(i, self.tables[i]) for i in feeds if i in self.tables]
+
+
+def build_batches(con, model: VaultModel, loads, params: dict, present) -> Batches:
+    """Materialise the hashed batch of each of `loads` whose staging table exists (`present(load)`)."""
+    tables: dict[int, str] = {}
+    rows: dict[int, int] = {}
+    for i in sorted(set(loads)):
+        if not present(model.load(i)):
+            continue
+        name = f"_vault_batch_{i}"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {name} AS {batch_select(model, i)}",
+            {"site": params["site"], "date": params["date"]},
+        )
+        count = int(con.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
+        if count:
+            tables[i], rows[i] = name, count
+        else:
+            con.execute(f"DROP TABLE {name}")
+    return Batches(tables, rows)
+
+
+def drop_batches(con, batches: Batches) -> None:
+    for name in batches.tables.values():
+        con.execute(f"DROP TABLE IF EXISTS {name}")

@@ -1,0 +1,69 @@
+"""As-of views over each satellite: what was in force when, whatever order the batches arrived in.
+
+* `vault.<satellite>__history`: per parent key, one row per change in force, with `effective_to` (the
+  next change's effective_ts, NULL for the current one). Of the stored versions of one
+  (key, effective_ts) (in the satellite or its `__seen` table of repeats), the correction from the latest
+  partition, then the latest load, stands; a version whose payload repeats its predecessor's is not a
+  change (it is kept in the table: loads never delete).
+  The payload in force at time t: the row with effective_ts <= t < effective_to (or effective_to NULL).
+* `vault.<satellite>__current`: the row in force now, one per key.
+
+Views, not tables: they follow every load at no load cost; the marts and checks read them.
+"""
+
+from __future__ import annotations
+
+from medvault.platform.vault.kinds.satellite import seen_table
+from medvault.platform.vault.model import SCHEMA, VaultModel, VaultObject, hash_column, table_name
+from medvault.platform.warehouse import quote_ident as q
+
+
+def history_view(satellite: str) -> str:
+    return f"{SCHEMA}.{q(satellite + '__history')}"
+
+
+def current_view(satellite: str) -> str:
+    return f"{SCHEMA}.{q(satellite + '__current')}"
+
+
+def _history_sql(obj: VaultObject) -> str:
+    key = q(hash_column(obj.parent))
+    meta = "effective_ts, load_ts, record_source, _site, _date"
+    payload = [c for c, _ in obj.columns if c not in {obj.columns[0][0], "hashdiff"} and c not in meta]
+    return f"""
+        WITH versions AS (
+            SELECT {key}, hashdiff, {meta} FROM {table_name(obj.name)}
+            UNION ALL
+            SELECT {key}, hashdiff, {meta} FROM {seen_table(obj.name)}
+        ),
+        standing AS (
+            SELECT * FROM versions
+            QUALIFY row_number() OVER (
+                PARTITION BY {key}, effective_ts ORDER BY _date DESC, load_ts DESC) = 1
+        ),
+        changes AS (
+            SELECT * FROM standing
+            QUALIFY lag(hashdiff) OVER (PARTITION BY {key} ORDER BY effective_ts) IS DISTINCT FROM hashdiff
+        ),
+        payloads AS (
+            SELECT {key}, hashdiff, {", ".join(q(c) for c in payload)} FROM {table_name(obj.name)}
+            QUALIFY row_number() OVER (PARTITION BY {key}, hashdiff ORDER BY effective_ts) = 1
+        )
+        SELECT c.{key}, c.hashdiff, {", ".join(f"p.{q(c)}" for c in payload)},
+               c.effective_ts, c.load_ts, c.record_source, c._site, c._date,
+               lead(c.effective_ts) OVER (PARTITION BY c.{key} ORDER BY c.effective_ts) AS effective_to
+        FROM changes c JOIN payloads p ON p.{key} = c.{key} AND p.hashdiff = c.hashdiff
+    """
+
+
+def view_ddl(model: VaultModel) -> list[str]:
+    out = []
+    for obj in model.objects.values():
+        if obj.kind != "satellite":
+            continue
+        out.append(f"CREATE OR REPLACE VIEW {history_view(obj.name)} AS {_history_sql(obj)}")
+        out.append(
+            f"CREATE OR REPLACE VIEW {current_view(obj.name)} AS "
+            f"SELECT * FROM {history_view(obj.name)} WHERE effective_to IS NULL"
+        )
+    return out
