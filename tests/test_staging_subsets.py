@@ -94,3 +94,50 @@ def test_check_alone_runs_without_restaging(received):
     assert result.get_asset_materialization_events() == []
     with Warehouse(settings.warehouse).connect(read_only=True) as con:
         assert con.execute("SELECT max(_loaded_at) FROM staging.karexpert_his__bills").fetchall() == loaded_at
+
+
+def _audit(settings) -> dict:
+    with Warehouse(settings.warehouse).connect(read_only=True) as con:
+        rows = con.execute(
+            "SELECT target, rows_in, rows_inserted, rows_known FROM ops.load_audit WHERE step = 'vault' "
+            "ORDER BY recorded_at"
+        ).fetchall()
+    return {target: (rows_in, inserted, known) for target, rows_in, inserted, known in rows}
+
+
+def test_vault_checks_pass_and_the_audit_balances(received):
+    settings, job, instance = received
+    vault_keys = [k for k in job.asset_layer.executable_asset_keys if k.path[0] == "vault"]
+    staging_keys = [k for k in job.asset_layer.executable_asset_keys if k.path[0] == "staging"]
+    result = job.execute_in_process(
+        partition_key=PARTITION,
+        instance=instance,
+        run_config=QUIET,
+        asset_selection=[*staging_keys, *vault_keys],
+    )
+    vault_checks = [e for e in result.get_asset_check_evaluations() if e.asset_key.path[0] == "vault"]
+    assert vault_checks and all(e.passed for e in vault_checks), [
+        (e.asset_key, e.check_name) for e in vault_checks
+    ]
+    assert {e.check_name for e in vault_checks} == {"keys_resolve", "hub_keys_exist", "versions_unique"}
+    first = _audit(settings)
+    hub = first["vault.hub_person"]
+    assert hub[1] > 0 and hub[2] == 0, "a first load knows no key"
+
+    again = job.execute_in_process(
+        partition_key=PARTITION,
+        instance=instance,
+        run_config=QUIET,
+        asset_selection=[*staging_keys, *vault_keys],
+    )
+    assert again.success
+    second = _audit(settings)
+    assert second["vault.hub_person"] == (hub[0], 0, hub[1]), "the rerun inserts nothing and knows every key"
+
+    key = dg.AssetKey(["vault", "hub_person"])
+    checks_only = job.get_subset(
+        asset_selection=set(), asset_check_selection={dg.AssetCheckKey(key, "keys_resolve")}
+    )
+    alone = checks_only.execute_in_process(partition_key=PARTITION, instance=instance, run_config=QUIET)
+    assert [(e.check_name, e.passed) for e in alone.get_asset_check_evaluations()] == [("keys_resolve", True)]
+    assert not alone.get_asset_materialization_events()

@@ -472,3 +472,25 @@ def test_satellite_on_a_link(tmp_path):
     ).fetchone()[0]
     assert bytes(hk) == hashing.hash_key(["P1", "1.2.3.1"], tenant="site_a")
     assert load_partition(con, rules, "site_a", D1, LOAD_TS2)["sat_link_person_event_study_accession"] == 0
+
+
+def test_balance_checks_fail_when_the_vault_does_not_hold_the_batch(con):
+    from medvault.platform.vault.checks import check_object
+    from medvault.platform.vault.loader import hashed_batches, load_batches
+    from medvault.platform.vault.model import compile_vault
+
+    _stage_studies(con, "site_a", D1, [("1.2.3.1", "P1", date(2025, 12, 1), "A", "d", "CT", T1)])
+    model = compile_vault(make_rules())
+    names = ["link_person_event", "sat_event_study_details"]  # without their hubs
+    with hashed_batches(con, model, [*names, "hub_person"], "site_a", D1) as batches:
+        done = load_batches(con, model, names, batches, LOAD_TS1)
+        hub = check_object(con, model, "hub_person", batches, 1, 0)
+        link = check_object(con, model, "link_person_event", batches, 1, 1)
+        sat = check_object(con, model, "sat_event_study_details", batches, 1, 1)
+    assert (hub.passed, hub.metadata) == (False, {"staged_keys": 1, "unresolved_keys": 1})
+    assert not link.passed and link.metadata["missing_in_hub_person"] == 1
+    assert sat.passed and done["sat_event_study_details"].rows_inserted == 1
+    con.execute("INSERT INTO vault.sat_event_study_details SELECT * FROM vault.sat_event_study_details")
+    with hashed_batches(con, model, ["sat_event_study_details"], "site_a", D1) as batches:
+        twice = check_object(con, model, "sat_event_study_details", batches, 1, 0)
+    assert not twice.passed and twice.metadata["duplicate_versions"] == 1

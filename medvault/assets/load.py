@@ -12,7 +12,7 @@ from medvault.assets.dicom import DICOM_INSTANCES, dicom_specs
 from medvault.assets.ingest import staging_specs
 from medvault.assets.partitions import WAREHOUSE_POOL
 from medvault.assets.results import results, step_context
-from medvault.assets.vault import vault_specs
+from medvault.assets.vault import vault_check_specs, vault_specs
 from medvault.platform.rules import Rules
 from medvault.platform.steps import dicom, stage, vault
 from medvault.platform.steps.context import Engine
@@ -31,7 +31,7 @@ def build_load_asset(
     @dg.multi_asset(
         name=LOAD_OP,
         specs=[*staging, *images, *vault_specs(model)],
-        check_specs=[*staging_checks, *image_checks],
+        check_specs=[*staging_checks, *image_checks, *vault_check_specs(model)],
         partitions_def=partitions,
         pool=WAREHOUSE_POOL,
         can_subset=True,
@@ -50,9 +50,11 @@ def build_load_asset(
             if DICOM_INSTANCES in context.selected_asset_keys:
                 yield from results(dicom.run(ctx))
             names = {k[1] for k in keys if k[0] == "vault"}
-            if names:
+            checked = {asset[1] for asset, _ in checks if asset[0] == "vault"}
+            if names or checked:  # a check alone reloads its object: idempotent, so it inserts nothing new
                 failed = {f"{t[1]}.{t[2]}" for t in staged.failed}
-                loaded = vault.run(ctx, names, failed)
+                loaded = vault.run(ctx, names | checked, failed, checks)
+                loaded.tables = [t for t in loaded.tables if t.table[1] in names]
                 yield from results(loaded)
                 failures += [f"vault {name}" for name in loaded.failures]
         if failures:

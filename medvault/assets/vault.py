@@ -9,7 +9,17 @@ import dagster as dg
 from medvault.assets import schemas
 from medvault.assets.ingest import staging_key
 from medvault.assets.partitions import OWNERS
+from medvault.platform.vault.checks import CHECKS
 from medvault.platform.vault.model import VaultModel
+
+CHECK_DESCRIPTIONS = {
+    "hub": "Every business key staged in the partition resolves in the hub.",
+    "link": "Every hub key of the partition's link rows exists in its hub.",
+    "satellite": (
+        "No version (key, effective_ts, hashdiff) of the partition's keys is stored twice, and the load stored "
+        "no more versions than it had staged rows."
+    ),
+}
 
 
 def vault_key(name: str) -> dg.AssetKey:
@@ -33,4 +43,15 @@ def vault_specs(model: VaultModel) -> list[dg.AssetSpec]:
             },
         )
         for obj in model.fed()
+    ]
+
+
+def vault_check_specs(model: VaultModel) -> list[dg.AssetCheckSpec]:
+    """One balance check per fed hub, link and satellite, computed by the vault step (vault/checks.py)."""
+    return [
+        dg.AssetCheckSpec(
+            CHECKS[obj.kind], asset=vault_key(obj.name), description=CHECK_DESCRIPTIONS[obj.kind]
+        )
+        for obj in model.fed()
+        if obj.kind in CHECKS
     ]

@@ -16,6 +16,7 @@ class LoadRecord:
     date: str | None = None
     rows_in: int | None = None
     seconds: float | None = None
+    rows_known: int | None = None  # vault: keys or versions of the batch already stored
 
 
 class LoadAudit:
@@ -24,8 +25,9 @@ class LoadAudit:
 
     def record(self, entry: LoadRecord, run_id: str | None) -> None:
         self.con.execute(
-            """INSERT INTO ops.load_audit (run_id, step, target, site, date, rows_in, rows_inserted, seconds)
-               VALUES (?, ?, ?, ?, CAST(? AS DATE), ?, ?, ?)""",
+            """INSERT INTO ops.load_audit
+                   (run_id, step, target, site, date, rows_in, rows_inserted, seconds, rows_known)
+               VALUES (?, ?, ?, ?, CAST(? AS DATE), ?, ?, ?, ?)""",
             [
                 run_id,
                 entry.step,
@@ -35,5 +37,6 @@ class LoadAudit:
                 entry.rows_in,
                 entry.rows_inserted,
                 entry.seconds,
+                entry.rows_known,
             ],
         )

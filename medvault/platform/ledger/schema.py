@@ -4,7 +4,8 @@
 - `file_events`: every status change of a file (from, to, reason, run, time), appended, never updated;
 - `rejected_rows`: rows a validation rule refused, with the file, row, column and reason;
 - `watermarks`: the newest modified time loaded per (site, system, table);
-- `load_audit`: what each step wrote per target table and partition (rows in, rows inserted, run, time).
+- `load_audit`: what each step wrote per target table and partition (rows in, rows inserted, rows the
+  vault knew already, run, time).
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ CREATE TABLE IF NOT EXISTS ops.load_audit (
     seconds       DOUBLE,
     recorded_at   TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
+-- the vault's count of batch keys or versions it knew already (warehouses made before get the column)
+ALTER TABLE ops.load_audit ADD COLUMN IF NOT EXISTS rows_known BIGINT;
 """
 
 _READY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

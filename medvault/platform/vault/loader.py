@@ -8,12 +8,13 @@ and the rerun completes it. Loads only insert; running the same partition twice 
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from medvault.platform.rules.models import Rules, VaultLoad
 from medvault.platform.staging.tables import staging_name
-from medvault.platform.vault.batch import build_batches, drop_batches
+from medvault.platform.vault.batch import Batches, build_batches, drop_batches
 from medvault.platform.vault.ddl import create_vault_tables
 from medvault.platform.vault.kinds import BY_NAME
 from medvault.platform.vault.model import VaultModel, compile_vault
@@ -22,11 +23,13 @@ from medvault.platform.warehouse import table_exists, transaction
 
 @dataclass(frozen=True)
 class ObjectLoad:
-    """What one load did to one vault table: staged rows that fed it, rows it inserted, seconds."""
+    """What one load did to one vault table: staged rows that fed it, rows it inserted, seconds, and
+    for a satellite the versions it recorded as repeats (`__seen`)."""
 
     rows_in: int
     rows_inserted: int
     seconds: float
+    rows_seen: int = 0
 
 
 def _params(site: str, day: date | str, load_ts: datetime | None) -> dict:
@@ -39,46 +42,64 @@ def _params(site: str, day: date | str, load_ts: datetime | None) -> dict:
     return {"site": site, "date": day, "load_ts": load_ts}
 
 
-def _execute(con, plan, load_ts: datetime) -> int:
-    """Run a kind's statements: one INSERT, or [(sql, counts)] whose counted INSERTs give the rows."""
-    statements = [(plan, True)] if isinstance(plan, str) else plan
-    inserted = 0
-    for sql, counts in statements:
+def _execute(con, plan, load_ts: datetime) -> dict[str, int]:
+    """Run a kind's statements: one INSERT, or [(sql, role)]; returns the row counts by role
+    ("inserted": new rows of the table, "seen": repeats a satellite recorded beside it)."""
+    statements = [(plan, "inserted")] if isinstance(plan, str) else plan
+    counts = {"inserted": 0, "seen": 0}
+    for sql, role in statements:
         params = {"load_ts": load_ts} if "$load_ts" in sql else None
         row = con.execute(sql, params).fetchone() if params else con.execute(sql).fetchone()
-        if counts and row:
-            inserted += int(row[0])
-    return inserted
+        if role and row:
+            counts[role] += int(row[0])
+    return counts
+
+
+@contextmanager
+def hashed_batches(con, model: VaultModel, names, site: str, day: date | str):
+    """The hashed batches feeding `names` for one (site, date), dropped when the block ends."""
+    params = _params(site, day, None)
+
+    def present(load: VaultLoad) -> bool:
+        return table_exists(con, "staging", staging_name(load.system, load.table))
+
+    feeds = {i for n in names for i in model.objects[n].feeds}
+    batches = build_batches(con, model, feeds, params, present)
+    try:
+        yield batches
+    finally:
+        drop_batches(con, batches)
+
+
+def load_batches(con, model: VaultModel, names, batches: Batches, load_ts: datetime) -> dict[str, ObjectLoad]:
+    """Load `names` (in model order) from the hashed batches in one transaction; objects no batch
+    feeds are left out of the result."""
+    wanted = [model.objects[n] for n in model.objects if n in set(names)]
+    out: dict[str, ObjectLoad] = {}
+    with transaction(con):
+        for obj in wanted:
+            fed = batches.of(obj.feeds)
+            plan = BY_NAME[obj.kind].load_sql(model, obj, fed)
+            if plan is None:
+                continue
+            started = time.monotonic()
+            counts = _execute(con, plan, load_ts)
+            out[obj.name] = ObjectLoad(
+                sum(batches.rows[i] for i, _ in fed),
+                counts["inserted"],
+                round(time.monotonic() - started, 3),
+                counts["seen"],
+            )
+    return out
 
 
 def load_objects(
     con, model: VaultModel, names, site: str, day: date | str, load_ts: datetime | None = None
 ) -> dict[str, ObjectLoad]:
-    """Load `names` (in model order) for one (site, date) in one transaction; objects with no staged
-    rows in the partition are left out of the result."""
+    """Hash the batches of one (site, date), then load `names` from them in one transaction."""
     params = _params(site, day, load_ts)
-    wanted = [model.objects[n] for n in model.objects if n in set(names)]
-
-    def present(load: VaultLoad) -> bool:
-        return table_exists(con, "staging", staging_name(load.system, load.table))
-
-    batches = build_batches(con, model, {i for o in wanted for i in o.feeds}, params, present)
-    out: dict[str, ObjectLoad] = {}
-    try:
-        with transaction(con):
-            for obj in wanted:
-                fed = batches.of(obj.feeds)
-                plan = BY_NAME[obj.kind].load_sql(model, obj, fed)
-                if plan is None:
-                    continue
-                started = time.monotonic()
-                inserted = _execute(con, plan, params["load_ts"])
-                out[obj.name] = ObjectLoad(
-                    sum(batches.rows[i] for i, _ in fed), inserted, round(time.monotonic() - started, 3)
-                )
-    finally:
-        drop_batches(con, batches)
-    return out
+    with hashed_batches(con, model, names, site, params["date"]) as batches:
+        return load_batches(con, model, names, batches, params["load_ts"])
 
 
 def load_object(

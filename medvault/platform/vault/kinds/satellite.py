@@ -70,9 +70,9 @@ class SatelliteKind:
             name, self.name, description, tuple(columns), tuple(i for i, _ in feeds), parent=first.parent
         )
 
-    def load_sql(self, model: VaultModel, obj: VaultObject, batches) -> list[tuple[str, bool]] | None:
-        """Statements (sql, counts toward inserted rows): classify the batch's new versions, then insert
-        the changes into the satellite and the repeats into its `__seen` table."""
+    def load_sql(self, model: VaultModel, obj: VaultObject, batches) -> list[tuple[str, str | None]] | None:
+        """Statements (sql, what its row count is): classify the batch's new versions, then insert the
+        changes into the satellite ("inserted") and the repeats into its `__seen` table ("seen")."""
         types = dict(obj.columns)
         payload = [c for c, _ in obj.columns[2 : len(obj.columns) - len(META)]]
         parent = hk(obj.parent)
@@ -132,7 +132,7 @@ class SatelliteKind:
             f"INSERT INTO {seen} ({key}, hashdiff, effective_ts, load_ts, record_source, _site, _date) "
             f"SELECT hk, w.hashdiff, {meta} FROM {fresh} WHERE is_repeat"
         )
-        return [(classify, False), (changes, True), (repeats, False), (f"DROP TABLE {fresh}", False)]
+        return [(classify, None), (changes, "inserted"), (repeats, "seen"), (f"DROP TABLE {fresh}", None)]
 
 
 def seen_table(satellite: str) -> str:

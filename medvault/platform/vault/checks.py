@@ -1,0 +1,108 @@
+"""The vault's balance and control checks (seed 002's RIF layer), one per object kind, over a partition.
+
+Each reads the partition's hashed batches (batch.py) and the vault table, so it costs what the batch
+costs, not what the history costs:
+
+* hub `keys_resolve`: every business key staged in the partition resolves in the hub;
+* link `hub_keys_exist`: every hub key of the partition's link rows exists in its hub;
+* satellite `versions_unique`: no version (key, effective_ts, hashdiff) of the batch's keys is stored
+  twice, and the load stored no more versions than it had staged rows.
+
+Each also says how many of the batch's keys or versions the vault knew already (the load audit's
+`rows_known`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from medvault.platform.vault.batch import Batches, hk
+from medvault.platform.vault.kinds.satellite import seen_table
+from medvault.platform.vault.model import VaultModel, VaultObject, hash_column, table_name
+from medvault.platform.warehouse import quote_ident as q
+
+CHECKS = {"hub": "keys_resolve", "link": "hub_keys_exist", "satellite": "versions_unique"}
+
+
+@dataclass(frozen=True)
+class VaultCheck:
+    name: str
+    passed: bool
+    batch_keys: int  # distinct keys (hubs, links) or versions (key, effective_ts; satellites) in the batch
+    metadata: dict
+
+
+def _keys(obj: VaultObject, fed, extra: str = "") -> str:
+    return " UNION ".join(
+        f"SELECT DISTINCT {hk(obj.name)} AS hk{extra} FROM {t} WHERE {hk(obj.name)} IS NOT NULL"
+        for _, t in fed
+    )
+
+
+def _hub(con, obj: VaultObject, fed) -> VaultCheck:
+    keys, missing = con.execute(
+        f"""WITH b AS ({_keys(obj, fed)})
+        SELECT count(*), count(*) FILTER (WHERE h.hk IS NULL)
+        FROM b LEFT JOIN (SELECT {q(obj.hash_key)} AS hk FROM {table_name(obj.name)}
+                          WHERE {q(obj.hash_key)} IN (SELECT hk FROM b)) h ON h.hk = b.hk"""
+    ).fetchone()
+    return VaultCheck(CHECKS["hub"], missing == 0, keys, {"staged_keys": keys, "unresolved_keys": missing})
+
+
+def _link(con, model: VaultModel, obj: VaultObject, fed) -> VaultCheck:
+    hubs = model.rules.vault.links[obj.name].hubs
+    rows = " UNION ".join(
+        f"SELECT DISTINCT {', '.join(hk(h) for h in hubs)}, {hk(obj.name)} FROM {t} "
+        f"WHERE {' AND '.join(f'{hk(h)} IS NOT NULL' for h in hubs)}"
+        for _, t in fed
+    )
+    missing = {}
+    for h in hubs:
+        col = q(hash_column(h))
+        missing[h] = con.execute(
+            f"WITH b AS ({rows}) SELECT count(DISTINCT b.{hk(h)}) FROM b "
+            f"ANTI JOIN (SELECT {col} FROM {table_name(h)} WHERE {col} IN (SELECT {hk(h)} FROM b)) x "
+            f"ON x.{col} = b.{hk(h)}"
+        ).fetchone()[0]
+    keys = con.execute(f"WITH b AS ({rows}) SELECT count(DISTINCT {hk(obj.name)}) FROM b").fetchone()[0]
+    meta = {"staged_links": keys, **{f"missing_in_{h}": n for h, n in missing.items()}}
+    return VaultCheck(CHECKS["link"], not any(missing.values()), keys, meta)
+
+
+def _satellite(con, obj: VaultObject, fed, staged_rows: int, inserted: int) -> VaultCheck:
+    key = q(hash_column(obj.parent))
+    parent = hk(obj.parent)
+    batch_keys = " UNION ".join(f"SELECT {parent} AS hk FROM {t} WHERE {parent} IS NOT NULL" for _, t in fed)
+    stored = " UNION ALL ".join(
+        f"SELECT {key} AS hk, effective_ts, hashdiff FROM {t} WHERE {key} IN (SELECT hk FROM b)"
+        for t in (table_name(obj.name), seen_table(obj.name))
+    )
+    in_batch = " UNION ".join(
+        f"SELECT DISTINCT {parent} AS hk, effective_ts FROM {t} WHERE {parent} IS NOT NULL" for _, t in fed
+    )
+    versions, duplicates = con.execute(
+        f"WITH b AS ({batch_keys}), s AS ({stored}) "
+        f"SELECT count(*), count(*) - count(DISTINCT (hk, effective_ts, hashdiff)) FROM s"
+    ).fetchone()
+    batch_versions = con.execute(f"SELECT count(*) FROM ({in_batch})").fetchone()[0]
+    meta = {
+        "batch_versions": batch_versions,
+        "stored_versions_of_batch_keys": versions,
+        "duplicate_versions": duplicates,
+    }
+    return VaultCheck(CHECKS["satellite"], duplicates == 0 and inserted <= staged_rows, batch_versions, meta)
+
+
+def check_object(con, model: VaultModel, name: str, batches: Batches, staged_rows: int, inserted: int):
+    """The check of one loaded object for this partition (None when no batch feeds it)."""
+    obj = model.objects[name]
+    fed = batches.of(obj.feeds)
+    if not fed:
+        return None
+    if obj.kind == "hub":
+        return _hub(con, obj, fed)
+    if obj.kind == "link":
+        return _link(con, model, obj, fed)
+    if obj.kind == "satellite":
+        return _satellite(con, obj, fed, staged_rows, inserted)
+    return None
