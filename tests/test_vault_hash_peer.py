@@ -27,7 +27,7 @@ def automatedv_hash(columns: list) -> bytes | None:
     parts = []
     for value in columns:
         text = None if value is None else str(value).strip(" ").upper()
-        parts.append("^^" if not text else text)
+        parts.append(text or "^^")
     joined = "||".join(parts)
     if joined == "||".join(["^^"] * len(columns)):
         return None
