@@ -33,7 +33,11 @@ HASH_SQL_TYPE = "BLOB"  # 16 raw MD5 bytes
 
 
 def _escape_sql(expr: str) -> str:
-    return f"replace(replace(replace({expr}, '\\', '\\\\'), '|', '\\|'), '^', '\\^')"
+    """Escape only values that hold a special character: the test costs a scan, replacing allocates
+    (DuckDB computes the repeated `expr` once)."""
+    escaped = f"replace(replace(replace({expr}, '\\', '\\\\'), '|', '\\|'), '^', '\\^')"
+    special = f"contains({expr}, '\\') OR contains({expr}, '|') OR contains({expr}, '^')"
+    return f"CASE WHEN {special} THEN {escaped} ELSE {expr} END"
 
 
 def normalize_sql(expr: str, *, upper: bool = True) -> str:

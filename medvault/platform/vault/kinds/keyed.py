@@ -1,7 +1,8 @@
 """What hubs and links share: insert-if-absent by hash key, from the hashed batches.
 
-Within a batch one row per hash key wins (first load in rule order, then lowest `_row_number`, by a
-hash aggregate rather than a sort); rows without a key (all-NULL business key) are skipped; keys the
+Within a batch one row per hash key wins (hubs: first load in rule order, then lowest `_row_number`;
+links, whose every column follows from the key: the smallest record_source; by a hash aggregate
+rather than a sort); rows without a key (all-NULL business key) are skipped; keys the
 table already has are not inserted again (an anti-join, no index needed), so a rerun inserts nothing.
 """
 
@@ -17,10 +18,12 @@ def order_key(i: int) -> str:
     return f"(CAST({i} AS BIGINT) << 32) + _row_number"
 
 
-def insert_if_absent(obj: VaultObject, batches, fields, not_null) -> str | None:
+def insert_if_absent(obj: VaultObject, batches, fields, not_null, dependent: bool = False) -> str | None:
     """The INSERT of a hub or link from its `batches` [(load index, batch table)]. `fields(i)`: (batch
     expression, column) pairs between the hash key and load_ts, in table order; `not_null(i)`: the
-    keep condition. None when no batch feeds it."""
+    keep condition. `dependent`: every field is a function of the hash key (a link's hub keys and
+    site), so the batch is grouped by them all and the smallest record_source kept, which is cheaper
+    than choosing a row. None when no batch feeds it."""
     parts = []
     for i, table in batches:
         cols = ", ".join(f"{expr} AS {q(name)}" for expr, name in fields(i))
@@ -32,13 +35,21 @@ def insert_if_absent(obj: VaultObject, batches, fields, not_null) -> str | None:
         return None
     names = [name for _, name in fields(batches[0][0])]
     target = table_name(obj.name)
-    packed = ", ".join(f"{q(n)}: {q(n)}" for n in [*names, "record_source"])
-    out = ", ".join(f"b.w.{q(n)}" for n in names)
     columns = ", ".join(q(c) for c, _ in obj.columns)
+    if dependent:
+        grouped = ", ".join(q(n) for n in names)
+        winner = f"SELECT hk, {grouped}, min(record_source) AS record_source FROM src GROUP BY hk, {grouped}"
+        out = ", ".join(f"b.{q(n)}" for n in [*names])
+        source = "b.record_source"
+    else:
+        packed = ", ".join(f"{q(n)}: {q(n)}" for n in [*names, "record_source"])
+        winner = f"SELECT hk, arg_min({{{packed}}}, _order) AS w FROM src GROUP BY hk"
+        out = ", ".join(f"b.w.{q(n)}" for n in names)
+        source = "b.w.record_source"
     return f"""
         INSERT INTO {target} ({columns})
         WITH src AS ({" UNION ALL ".join(parts)}),
-        winner AS (SELECT hk, arg_min({{{packed}}}, _order) AS w FROM src GROUP BY hk)
-        SELECT b.hk, {out}, CAST($load_ts AS TIMESTAMP), b.w.record_source
+        winner AS ({winner})
+        SELECT b.hk, {out}, CAST($load_ts AS TIMESTAMP), {source}
         FROM winner b ANTI JOIN {target} t ON t.{q(obj.hash_key)} = b.hk
     """

@@ -41,7 +41,7 @@ class LinkKind:
         def not_null(i):
             return " AND ".join(f"{hk(h)} IS NOT NULL" for h in hubs)
 
-        return insert_if_absent(obj, batches, fields, not_null)
+        return insert_if_absent(obj, batches, fields, not_null, dependent=True)
 
 
 KIND = LinkKind()

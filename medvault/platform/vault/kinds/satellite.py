@@ -105,22 +105,47 @@ class SatelliteKind:
                 SELECT v.* FROM versions v
                 ANTI JOIN known k ON k.hk = v.hk AND k.effective_ts = v.effective_ts AND k.hashdiff = v.w.hashdiff
             ),
-            timeline AS (
+            fresh_keys AS (SELECT hk, count(*) AS n FROM fresh GROUP BY hk),
+            known_times AS (
+                SELECT hk, effective_ts, count(*) AS n, any_value(hashdiff) AS hashdiff
+                FROM known GROUP BY hk, effective_ts
+            ),
+            known_last AS (
+                SELECT hk, max(effective_ts) AS ts, arg_max(hashdiff, effective_ts) AS hashdiff,
+                       arg_max(n, effective_ts) AS n
+                FROM known_times GROUP BY hk
+            ),
+            in_order AS (  -- one new version, after every stored one: compare with the latest
+                SELECT f.hk, f.effective_ts, coalesce(l.hashdiff = f.w.hashdiff, false) AS is_repeat
+                FROM fresh f JOIN fresh_keys c ON c.hk = f.hk LEFT JOIN known_last l ON l.hk = f.hk
+                WHERE c.n = 1 AND (l.hk IS NULL OR (l.ts < f.effective_ts AND l.n = 1))
+            ),
+            other_keys AS (SELECT DISTINCT hk FROM fresh ANTI JOIN in_order USING (hk)),
+            timeline AS (  -- late, several or corrected versions: place them among the stored ones
                 SELECT hk, effective_ts, hashdiff, _date, load_ts, false AS is_fresh FROM known
+                WHERE hk IN (SELECT hk FROM other_keys)
                 UNION ALL
                 SELECT hk, effective_ts, w.hashdiff, w._date, CAST($load_ts AS TIMESTAMP), true FROM fresh
+                WHERE hk IN (SELECT hk FROM other_keys)
             ),
             standing AS (
                 SELECT * FROM timeline
                 QUALIFY row_number() OVER (
                     PARTITION BY hk, effective_ts ORDER BY _date DESC, load_ts DESC, is_fresh DESC) = 1
             ),
-            repeats AS (
-                SELECT hk, effective_ts FROM standing
-                QUALIFY is_fresh AND lag(hashdiff) OVER (PARTITION BY hk ORDER BY effective_ts) = hashdiff
+            placed AS (
+                SELECT hk, effective_ts,
+                       coalesce(lag(hashdiff) OVER (PARTITION BY hk ORDER BY effective_ts) = hashdiff, false)
+                           AS is_repeat, is_fresh
+                FROM standing
+            ),
+            classified AS (
+                SELECT hk, effective_ts, is_repeat FROM in_order
+                UNION ALL
+                SELECT hk, effective_ts, is_repeat FROM placed WHERE is_fresh
             )
-            SELECT f.*, r.hk IS NOT NULL AS is_repeat
-            FROM fresh f LEFT JOIN repeats r ON r.hk = f.hk AND r.effective_ts = f.effective_ts
+            SELECT f.*, coalesce(c.is_repeat, false) AS is_repeat
+            FROM fresh f LEFT JOIN classified c ON c.hk = f.hk AND c.effective_ts = f.effective_ts
         """
         columns = ", ".join(q(c) for c, _ in obj.columns)
         out = ", ".join(f"w.{q(c)}" for c in ["hashdiff", *payload])
