@@ -8,6 +8,7 @@ from the pipeline under test.
 from __future__ import annotations
 
 import csv
+import json
 import os
 from collections import Counter
 from pathlib import Path
@@ -128,6 +129,16 @@ def _generated_rows(settings: Settings, summary: dict, table: str) -> list[dict]
     return out
 
 
+def _generated_ids(settings: Settings, summary: dict, table: str) -> set[tuple[str, str]]:
+    """(site, _id) of every document of a generated HIS (ndjson) table."""
+    out = set()
+    for f in summary["files"]:
+        if f["table"] == table and f["duplicate_of"] is None and f["path"].endswith(".ndjson"):
+            with open(settings.drops / f["path"], encoding=f["encoding"]) as fh:
+                out.update((f["site"], json.loads(line)["_id"]["$oid"]) for line in fh if line.strip())
+    return out
+
+
 def test_vault_and_mart_from_generated_files(demo):
     settings, summary, *_ = demo
     studies = _generated_rows(settings, summary, "studies")
@@ -138,8 +149,17 @@ def test_vault_and_mart_from_generated_files(demo):
     good_admissions = {(r["_site"], r["record_id"]) for r in admissions} - {
         (p["site"], p["key"]["record_id"]) for p in summary["problems"] if p["expect"] == "row_rejected"
     }
+    orders = _generated_rows(settings, summary, "orders")
+    order_keys = {(r["_site"], (r.get("order_id") or r.get("order_no")).strip()) for r in orders}
+    his_keys = set().union(
+        *(_generated_ids(settings, summary, t) for t in ("appointments", "bills", "lab_orders"))
+    )
+    assert order_keys and his_keys
     events = _query(settings, "SELECT count(*) FROM vault.hub_event")[0][0]
-    assert events == len(study_keys) + len(good_admissions)
+    # studies and orders (PACS), admissions (SMR01), appointments, bills and lab orders (HIS)
+    assert events == len(study_keys) + len(good_admissions) + len(order_keys) + len(his_keys)
+    days = _query(settings, "SELECT count(*) FROM vault.link_event_time")[0][0]
+    assert days == len(study_keys) + len(good_admissions), "every study and admission has its day"
     links = _query(settings, "SELECT count(*) FROM vault.link_person_event")[0][0]
     assert links == events, "every event belongs to exactly one person"
     exams = _query(settings, "SELECT sum(exams) FROM marts.exams_per_month")[0][0]
