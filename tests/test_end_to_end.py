@@ -11,19 +11,17 @@ import csv
 import json
 import os
 from collections import Counter
-from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from medvault.definitions import build_definitions
 from medvault.platform.config import Settings
 from medvault.platform.status import collect
 from medvault.platform.warehouse.db import Warehouse
 from medvault.runner import run_pending
 from medvault.synth.generator import generate
+from tests.helpers import demo_run
 
-ROOT = Path(__file__).resolve().parents[1]
 SITES, DAYS, SEED = 2, 2, 11
 
 pytestmark = pytest.mark.slow
@@ -32,13 +30,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     home = tmp_path_factory.mktemp("medvault_home")
-    settings = Settings.from_env({"MEDVAULT_HOME": str(home), "MEDVAULT_RULES": str(ROOT / "rules")})
-    settings.ensure_folders()
-    summary = generate(settings.drops, sites=SITES, days=DAYS, seed=SEED, dirty=True).to_dict()
-    defs = build_definitions(settings)
-    with dg.instance_for_test(temp_dir=str(home / "dagster")) as instance:
-        report = run_pending(defs, instance, settings, settle_seconds=0, log=lambda *_: None)
-        yield settings, summary, defs, instance, report
+    with demo_run(home, sites=SITES, days=DAYS, seed=SEED, dirty=True) as run:
+        yield run
 
 
 def _query(settings: Settings, sql: str, params=None):
