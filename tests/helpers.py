@@ -1,16 +1,25 @@
 """Small fixtures-as-functions shared by the pipeline tests: an SMR01 extract, a step context over a
-temp folder, and a local receive."""
+temp folder, a local receive, and a whole generated demo run through a test Dagster instance."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import dagster as dg
+
+from medvault.definitions import build_definitions
 from medvault.platform.config import Settings
 from medvault.platform.rules import Rules
 from medvault.platform.steps.context import Engine, StepContext
 from medvault.platform.steps.receive import ReceiveSummary, receive
 from medvault.platform.stores.local import LocalStore
 from medvault.platform.zones import QuarantineZone, RawZone
+from medvault.runner import run_pending
+from medvault.synth.generator import generate
+
+REPO_RULES = Path(__file__).resolve().parents[1] / "rules"
 
 SMR01_HEADER = (
     "record_id,chi,admission_date,discharge_date,length_of_stay,sex,age_in_years,ethnic_group,marital_status,"
@@ -77,3 +86,16 @@ class LocalZones:
         """Receive `tmp/<drops>/<site>/<date>/` (`con`, when given, is the test's own open connection)."""
         with self.context(site, date, run_id) as ctx:
             return receive(ctx, LocalStore(self.tmp / drops), store_name, **kwargs)
+
+
+@contextmanager
+def demo_run(home: Path, *, sites: int, days: int, seed: int, dirty: bool) -> Iterator[tuple]:
+    """Generate `sites` x `days` of drops under `home` and run everything pending, as `medvault demo`
+    does, with the repository's rules; yields (settings, summary dict, defs, instance, run report)."""
+    settings = Settings.from_env({"MEDVAULT_HOME": str(home), "MEDVAULT_RULES": str(REPO_RULES)})
+    settings.ensure_folders()
+    summary = generate(settings.drops, sites=sites, days=days, seed=seed, dirty=dirty).to_dict()
+    defs = build_definitions(settings)
+    with dg.instance_for_test(temp_dir=str(home / "dagster")) as instance:
+        report = run_pending(defs, instance, settings, settle_seconds=0, log=lambda *_: None)
+        yield settings, summary, defs, instance, report

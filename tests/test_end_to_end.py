@@ -8,21 +8,20 @@ from the pipeline under test.
 from __future__ import annotations
 
 import csv
+import json
 import os
 from collections import Counter
-from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from medvault.definitions import build_definitions
 from medvault.platform.config import Settings
 from medvault.platform.status import collect
 from medvault.platform.warehouse.db import Warehouse
 from medvault.runner import run_pending
 from medvault.synth.generator import generate
+from tests.helpers import demo_run
 
-ROOT = Path(__file__).resolve().parents[1]
 SITES, DAYS, SEED = 2, 2, 11
 
 pytestmark = pytest.mark.slow
@@ -31,13 +30,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     home = tmp_path_factory.mktemp("medvault_home")
-    settings = Settings.from_env({"MEDVAULT_HOME": str(home), "MEDVAULT_RULES": str(ROOT / "rules")})
-    settings.ensure_folders()
-    summary = generate(settings.drops, sites=SITES, days=DAYS, seed=SEED, dirty=True).to_dict()
-    defs = build_definitions(settings)
-    with dg.instance_for_test(temp_dir=str(home / "dagster")) as instance:
-        report = run_pending(defs, instance, settings, settle_seconds=0, log=lambda *_: None)
-        yield settings, summary, defs, instance, report
+    with demo_run(home, sites=SITES, days=DAYS, seed=SEED, dirty=True) as run:
+        yield run
 
 
 def _query(settings: Settings, sql: str, params=None):
@@ -128,6 +122,16 @@ def _generated_rows(settings: Settings, summary: dict, table: str) -> list[dict]
     return out
 
 
+def _generated_ids(settings: Settings, summary: dict, table: str) -> set[tuple[str, str]]:
+    """(site, _id) of every document of a generated HIS (ndjson) table."""
+    out = set()
+    for f in summary["files"]:
+        if f["table"] == table and f["duplicate_of"] is None and f["path"].endswith(".ndjson"):
+            with open(settings.drops / f["path"], encoding=f["encoding"]) as fh:
+                out.update((f["site"], json.loads(line)["_id"]["$oid"]) for line in fh if line.strip())
+    return out
+
+
 def test_vault_and_mart_from_generated_files(demo):
     settings, summary, *_ = demo
     studies = _generated_rows(settings, summary, "studies")
@@ -138,8 +142,17 @@ def test_vault_and_mart_from_generated_files(demo):
     good_admissions = {(r["_site"], r["record_id"]) for r in admissions} - {
         (p["site"], p["key"]["record_id"]) for p in summary["problems"] if p["expect"] == "row_rejected"
     }
+    orders = _generated_rows(settings, summary, "orders")
+    order_keys = {(r["_site"], (r.get("order_id") or r.get("order_no")).strip()) for r in orders}
+    his_keys = set().union(
+        *(_generated_ids(settings, summary, t) for t in ("appointments", "bills", "lab_orders"))
+    )
+    assert order_keys and his_keys
     events = _query(settings, "SELECT count(*) FROM vault.hub_event")[0][0]
-    assert events == len(study_keys) + len(good_admissions)
+    # studies and orders (PACS), admissions (SMR01), appointments, bills and lab orders (HIS)
+    assert events == len(study_keys) + len(good_admissions) + len(order_keys) + len(his_keys)
+    days = _query(settings, "SELECT count(*) FROM vault.link_event_time")[0][0]
+    assert days == len(study_keys) + len(good_admissions), "every study and admission has its day"
     links = _query(settings, "SELECT count(*) FROM vault.link_person_event")[0][0]
     assert links == events, "every event belongs to exactly one person"
     exams = _query(settings, "SELECT sum(exams) FROM marts.exams_per_month")[0][0]

@@ -408,39 +408,12 @@ def test_failed_load_rolls_back(con):
 
 
 def test_repository_vault_rules_validate(tmp_path):
-    """rules/vault/*.yaml validates against the canonical staged columns of the brief."""
+    """rules/vault/*.yaml validates against the repository's source definitions (every load names staged
+    columns of its extract), and the vault tables take their payload types from them."""
     root = tmp_path / "rules"
     shutil.copytree(REPO / "rules" / "vault", root / "vault")
+    shutil.copytree(REPO / "rules" / "sources", root / "sources")
     (root / "sites.yaml").write_text("sites:\n  - {code: site_a, name: A, country: FI, timezone: UTC}\n")
-
-    def source(system: str, table: str, cols: list[tuple[str, str]], modified: str) -> None:
-        folder = root / "sources" / system
-        folder.mkdir(parents=True, exist_ok=True)
-        lines = [f"system: {system}", "version: v1", "format: csv", "tables:", f"  {table}:"]
-        lines += ["    files: ['*.csv']", f"    modified: {modified}", "    columns:"]
-        lines += [f"      - {{name: {n}, type: {t}}}" for n, t in cols]
-        (folder / "v1.yaml").write_text("\n".join(lines) + "\n")
-
-    source(
-        "harmony_pacs",
-        "studies",
-        [
-            ("study_uid", "varchar"),
-            ("patient_id", "varchar"),
-            ("study_date", "date"),
-            ("accession_number", "varchar"),
-            ("study_description", "varchar"),
-            ("modality", "varchar"),
-            ("referring_physician", "varchar"),
-            ("modified_at", "timestamp"),
-        ],
-        "modified_at",
-    )
-    smr = ["record_id", "chi", "admission_date", "discharge_date", "length_of_stay", "sex", "age_in_years"]
-    smr += ["ethnic_group", "marital_status", "postcode", "main_condition", "modified_at"]
-    types = {"admission_date": "date", "discharge_date": "date", "length_of_stay": "integer"}
-    types |= {"age_in_years": "integer", "modified_at": "timestamp"}
-    source("ndc_smr01", "admissions", [(c, types.get(c, "varchar")) for c in smr], "modified_at")
 
     rules = load_rules(root)
     assert {"hub_person", "hub_event"} <= set(rules.vault.hubs)
@@ -455,6 +428,14 @@ def test_repository_vault_rules_validate(tmp_path):
         "SELECT data_type FROM information_schema.columns WHERE table_schema = 'vault' "
         "AND table_name = 'sat_event_admissions_date' AND column_name = 'length_of_stay'"
     ).fetchone() == ("INTEGER",)
+    # a column only v2 of the PACS extract has is still a payload column (NULL for v1 rows)
+    types = dict(
+        con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'vault' "
+            "AND table_name = 'sat_instance_file_details'"
+        ).fetchall()
+    )
+    assert types["file_size"] == "BIGINT" and types["transfer_syntax"] == "VARCHAR"
 
 
 def test_satellite_on_a_link(tmp_path):
