@@ -18,7 +18,13 @@ from medvault.platform.vault.loader import load_partition
 from tests.test_vault import _create_staging, make_rules
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLES = ["hub_person", "hub_event", "link_person_event", "sat_event_study_details", "sat_event_study_details__seen"]
+TABLES = [
+    "hub_person",
+    "hub_event",
+    "link_person_event",
+    "sat_event_study_details",
+    "sat_event_study_details__seen",
+]
 
 
 def _stage(con, day: str, rows: int, description: str) -> None:

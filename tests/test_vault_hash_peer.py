@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 
 from medvault.platform.vault.hashing import hash_key, hash_key_sql
 
-SAFE = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126, exclude_characters="|\\^"), max_size=12)
+SAFE = st.text(
+    alphabet=st.characters(min_codepoint=32, max_codepoint=126, exclude_characters="|\\^"), max_size=12
+)
 VALUE = st.one_of(st.none(), SAFE)
 
 
