@@ -49,6 +49,7 @@ bench: install system-deps
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/runs.py
 	$(BIN)/python benchmarks/memory.py
+	$(BIN)/python benchmarks/vault_load.py
 
 clean:
 	rm -rf $(MEDVAULT_HOME)

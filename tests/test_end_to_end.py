@@ -159,6 +159,26 @@ def test_vault_and_mart_from_generated_files(demo):
     assert exams == len(study_keys)
 
 
+def test_every_point_in_time_table_covers_its_hub(demo):
+    """After the runs the marts job built one PIT per hub with satellites: every key with a satellite
+    row has a PIT row at each of its changes, and nothing else."""
+    from medvault.platform.rules import load_rules
+    from medvault.platform.vault.model import compile_vault
+    from medvault.platform.vault.pit import pits
+
+    settings, *_ = demo
+    model = compile_vault(load_rules(settings.rules))
+    assert pits(model)
+    for pit in pits(model):
+        key = pit.key
+        changes = " UNION ".join(
+            f"SELECT {key}, effective_ts FROM vault.{s}__history" for s in pit.satellites
+        )
+        expected = _query(settings, f"SELECT count(*) FROM ({changes})")[0][0]
+        assert expected > 0
+        assert _query(settings, f"SELECT count(*) FROM vault.{pit.name}")[0][0] == expected, pit.name
+
+
 def test_late_update_wins_without_duplicating(demo):
     settings, summary, *_ = demo
     update = next(p for p in summary["problems"] if p["kind"] == "late_update" and p["table"] == "patients")

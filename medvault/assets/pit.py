@@ -1,0 +1,48 @@
+"""vault/pit_<hub>: point-in-time tables, one per hub with satellites, unpartitioned (cross-site), rebuilt
+by the marts job for the keys loaded since their last build (platform/vault/pit.py)."""
+
+import dagster as dg
+
+from medvault.assets import schemas
+from medvault.assets.partitions import OWNERS, WAREHOUSE_POOL
+from medvault.assets.results import results, step_context
+from medvault.assets.vault import vault_key
+from medvault.platform.steps import pit as pit_step
+from medvault.platform.steps.context import Engine
+from medvault.platform.vault.model import VaultModel
+from medvault.platform.vault.pit import pits
+
+GROUP = "pit"
+
+
+def _spec(p) -> dg.AssetSpec:
+    columns = [
+        (p.key, "BLOB", f"hash key of {p.hub}"),
+        ("as_of", "TIMESTAMP", "a time any satellite changed"),
+    ]
+    columns += [(f"{s}_ts", "TIMESTAMP", f"effective_ts of the {s} version in force") for s in p.satellites]
+    columns += [("built_load_ts", "TIMESTAMP", "newest satellite load_ts this row was built from")]
+    return dg.AssetSpec(
+        key=vault_key(p.name),
+        deps=[vault_key(s) for s in p.satellites],
+        group_name=GROUP,
+        kinds={"duckdb"},
+        owners=OWNERS,
+        skippable=True,
+        description=f"Point in time of {p.hub}: per key and change, the version in force of {', '.join(p.satellites)}.",
+        metadata={"dagster/table_name": f"vault.{p.name}", "dagster/column_schema": schemas.table(columns)},
+    )
+
+
+def build_pit_asset(model: VaultModel) -> dg.AssetsDefinition | None:
+    specs = [_spec(p) for p in pits(model)]
+    if not specs:
+        return None
+
+    @dg.multi_asset(name="pit", specs=specs, pool=WAREHOUSE_POOL, can_subset=True)
+    def pit(context: dg.AssetExecutionContext, medvault: dg.ResourceParam[Engine]):
+        names = {k.path[1] for k in context.selected_asset_keys}
+        with step_context(context, medvault, partitioned=False) as ctx:
+            yield from results(pit_step.run(ctx, names))
+
+    return pit
