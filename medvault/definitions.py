@@ -14,6 +14,7 @@ from medvault.assets.marts import exams_per_month
 from medvault.assets.ops import sites_fresh
 from medvault.assets.partitions import site_date_partitions
 from medvault.assets.pit import build_pit_asset
+from medvault.assets.reference import build_reference_asset
 from medvault.jobs import freshness_job, ingest_job, marts_job, strays_job
 from medvault.platform.config import Settings, keep_files_private
 from medvault.resources import RESOURCE_KEY, build_engine
@@ -35,7 +36,12 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         for name in settings.stores
     ]
     return dg.Definitions(
-        assets=[*partitioned, raw_strays, exams_per_month, *filter(None, [build_pit_asset(engine.vault)])],
+        assets=[
+            *partitioned,
+            raw_strays,
+            exams_per_month,
+            *filter(None, [build_pit_asset(engine.vault), build_reference_asset(engine.rules)]),
+        ],
         asset_checks=[sites_fresh],
         jobs=[ingest_job, marts_job, strays_job, freshness_job],
         sensors=[*sensors, marts_refresh_sensor, dead_runs_sensor],

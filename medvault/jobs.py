@@ -21,8 +21,8 @@ ingest_job = dg.define_asset_job(
 )
 marts_job = dg.define_asset_job(
     MARTS_JOB,
-    selection=dg.AssetSelection.groups("pit", "marts") | dg.AssetSelection.checks(sites_fresh),
-    description="Rebuild the point-in-time tables and the dashboard marts; check every site is still delivering.",
+    selection=dg.AssetSelection.groups("reference", "pit", "marts") | dg.AssetSelection.checks(sites_fresh),
+    description="Write changed reference tables, rebuild the point-in-time tables and the dashboard marts; check every site is still delivering.",
     executor_def=dg.in_process_executor,
 )
 strays_job = dg.define_asset_job(

@@ -27,7 +27,7 @@ def test_definitions_load_and_validate(tmp_path: Path):
     assert {"vault/hub_person", "vault/hub_event", "vault/link_person_event"} <= keys
     assert "marts/exams_per_month" in keys
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
-    assert groups == {"raw", "staging", "dicom", "vault", "pit", "marts"}
+    assert groups == {"raw", "staging", "dicom", "vault", "reference", "pit", "marts"}
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.description, f"{key.to_user_string()} has a description"

@@ -33,7 +33,8 @@ def cmd_rules_check(args) -> int:
     tables = sum(len(s.tables) for s in rules.sources)
     print(
         f"rules OK: {len(rules.sites)} sites, {len(rules.sources)} source versions, {tables} tables, "
-        f"{len(rules.vault.hubs)} hubs, {len(rules.vault.links)} links, {len(rules.vault.satellites())} satellites"
+        f"{len(rules.vault.hubs)} hubs, {len(rules.vault.links)} links, {len(rules.vault.satellites())} satellites, "
+        f"{len(rules.vault.references)} reference tables"
     )
     return 0
 

@@ -35,7 +35,7 @@ def load_rules(root: Path | str) -> Rules:
         if (s.system, s.version) in seen:
             problems.append(f"{s.path}: {s.system}/{s.version} is declared twice")
         seen.add((s.system, s.version))
-    model: dict[str, Any] = {"hubs": {}, "links": {}, "loads": [], "problems": problems}
+    model: dict[str, Any] = {"hubs": {}, "links": {}, "loads": [], "references": {}, "problems": problems}
     for p in sorted((root / "vault").glob("*.yaml")):
         vault_model(p, root, problems, model)
     vault = check_vault(model, sources)

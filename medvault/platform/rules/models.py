@@ -152,10 +152,22 @@ class VaultLoad:
 
 
 @dataclass(frozen=True)
+class ReferenceDef:
+    """A code list kept as a vault reference table (values as text, `key` unique)."""
+
+    name: str
+    key: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class VaultModel:
     hubs: dict[str, HubDef] = field(default_factory=dict)
     links: dict[str, LinkDef] = field(default_factory=dict)
     loads: tuple[VaultLoad, ...] = ()
+    references: dict[str, ReferenceDef] = field(default_factory=dict)
 
     def satellites(self) -> dict[str, SatelliteLoad]:
         """Each satellite name with its first declaration (all loads of one satellite share a parent)."""

@@ -15,12 +15,14 @@ from medvault.platform.rules.models import (
     VaultModel,
 )
 from medvault.platform.rules.reading import Ctx, read_yaml
+from medvault.platform.rules.references import read_references
 
 
 def vault_model(path: Path, root: Path, problems: list[str], model: dict[str, Any]) -> None:
     ctx = Ctx(path, root, problems)
     data = ctx.mapping(read_yaml(path, ctx) or {}, "")
-    ctx.unknown(data, {"hubs", "links", "loads"}, "")
+    ctx.unknown(data, {"hubs", "links", "loads", "references"}, "")
+    read_references(ctx, data, path.parent, model["references"])
     for name, raw in ctx.mapping(data.get("hubs") or {}, "hubs").items():
         key = f"hubs.{name}"
         item = ctx.mapping(raw, key)
@@ -136,4 +138,4 @@ def check_vault(model: dict[str, Any], sources: tuple[SourceDef, ...]) -> VaultM
                 if columns and c not in columns:
                     ctx.fail(f"{skey}.columns", f"{c!r} is not a staged column of {load.source}")
         loads.append(load)
-    return VaultModel(hubs=hubs, links=links, loads=tuple(loads))
+    return VaultModel(hubs=hubs, links=links, loads=tuple(loads), references=dict(model["references"]))

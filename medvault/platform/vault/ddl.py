@@ -22,7 +22,7 @@ from __future__ import annotations
 from medvault.platform.rules.models import Rules
 from medvault.platform.vault.kinds.satellite import SEEN_SUFFIX, seen_columns, seen_table
 from medvault.platform.vault.model import SCHEMA, VaultModel, compile_vault, table_name
-from medvault.platform.vault.views import view_ddl
+from medvault.platform.vault.views import view_ddl, views
 from medvault.platform.warehouse import ensure_table
 from medvault.platform.warehouse import quote_ident as q
 
@@ -49,12 +49,39 @@ def vault_ddl(rules: Rules | VaultModel) -> list[str]:
     return [f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}", *tables, *view_ddl(model)]
 
 
+def _existing(con) -> tuple[dict[str, set[str]], set[str]]:
+    """Columns of every vault table, and the vault's views, in two catalog queries."""
+    columns: dict[str, set[str]] = {}
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = ?", [SCHEMA]
+    ).fetchall():
+        columns.setdefault(table, set()).add(column)
+    names = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'VIEW'",
+            [SCHEMA],
+        ).fetchall()
+    }
+    return {t: c for t, c in columns.items() if t not in names}, names
+
+
 def create_vault_tables(con, rules: Rules | VaultModel) -> None:
-    """Create missing vault tables, add columns new in the rules, (re)create the as-of views."""
+    """Create missing vault tables, add columns new in the rules, (re)create the as-of views when a
+    table changed or a view is missing. A vault that is up to date costs two catalog queries."""
     model = _model(rules)
+    tables, existing_views = _existing(con)
+    wanted = []
     for obj in model.objects.values():
-        ensure_table(con, SCHEMA, obj.name, obj.columns, not_null=obj.not_null)
+        wanted.append((obj.name, obj.columns, obj.not_null))
         if obj.kind == "satellite":
-            ensure_table(con, SCHEMA, obj.name + SEEN_SUFFIX, seen_columns(obj))
-    for statement in view_ddl(model):
-        con.execute(statement)
+            wanted.append((obj.name + SEEN_SUFFIX, seen_columns(obj), ()))
+    changed = False
+    for name, columns, not_null in wanted:
+        have = tables.get(name)
+        if have is None or any(c not in have for c, _ in columns):
+            ensure_table(con, SCHEMA, name, columns, not_null=not_null)
+            changed = True
+    if changed or not {name for name, _ in views(model)} <= existing_views:
+        for statement in view_ddl(model):
+            con.execute(statement)

@@ -56,14 +56,18 @@ def _history_sql(obj: VaultObject) -> str:
     """
 
 
-def view_ddl(model: VaultModel) -> list[str]:
+def views(model: VaultModel) -> list[tuple[str, str]]:
+    """(view name in schema vault, its SELECT) for every satellite's as-of views."""
     out = []
     for obj in model.objects.values():
         if obj.kind != "satellite":
             continue
-        out.append(f"CREATE OR REPLACE VIEW {history_view(obj.name)} AS {_history_sql(obj)}")
+        out.append((obj.name + "__history", _history_sql(obj)))
         out.append(
-            f"CREATE OR REPLACE VIEW {current_view(obj.name)} AS "
-            f"SELECT * FROM {history_view(obj.name)} WHERE effective_to IS NULL"
+            (obj.name + "__current", f"SELECT * FROM {history_view(obj.name)} WHERE effective_to IS NULL")
         )
     return out
+
+
+def view_ddl(model: VaultModel) -> list[str]:
+    return [f"CREATE OR REPLACE VIEW {SCHEMA}.{q(name)} AS {sql}" for name, sql in views(model)]
