@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from medvault.platform.rules.models import VaultLoad
-from medvault.platform.vault.hashing import hash_key_sql, hashdiff_sql
+from medvault.platform.vault.hashing import hash_key_sql, hashdiff_sql, normalize_sql
 from medvault.platform.vault.model import VaultModel, modified_column, staging_table
 from medvault.platform.warehouse import quote_ident as q
 
@@ -41,9 +41,22 @@ def _effective_ts(model: VaultModel, load: VaultLoad) -> str:
     return f"COALESCE(CAST({q(modified)} AS TIMESTAMP), {effective})" if modified else effective
 
 
+def _key(column: str) -> str:
+    return q(f"__k__{column}")
+
+
+def _value(column: str) -> str:
+    return q(f"__v__{column}")
+
+
 def batch_select(model: VaultModel, i: int) -> str:
-    """The SELECT of load `i`'s hashed batch over its staged partition (parameters $site, $date)."""
+    """The SELECT of load `i`'s hashed batch over its staged partition (parameters $site, $date).
+
+    An inner SELECT normalises each key column (upper-cased) and each payload column (case kept) once;
+    the hashes combine those, so a column in several keys or hashdiffs is normalised once and the
+    statement stays small to plan."""
     rules, load = model.rules, model.load(i)
+    keys = ["_site"]
     cols = [
         "_site",
         "_date",
@@ -55,17 +68,26 @@ def batch_select(model: VaultModel, i: int) -> str:
         wanted = len(rules.vault.hubs[hub].business_key)
         if len(columns) != wanted:
             raise ValueError(f"{load.source}: hub {hub} needs {wanted} columns")
-        cols.append(f"{hash_key_sql([q(c) for c in columns], tenant='_site')} AS {hk(hub)}")
+        keys += [c for c in columns if c not in keys]
+        cols.append(
+            f"{hash_key_sql([_key(c) for c in columns], tenant=_key('_site'), normalized=True)} AS {hk(hub)}"
+        )
         cols += [f"NULLIF(TRIM(CAST({q(c)} AS VARCHAR)), '') AS {bk(hub, n)}" for n, c in enumerate(columns)]
     for link in load.links:
-        exprs = [q(c) for h in rules.vault.links[link].hubs for c in load.hubs[h]]
-        cols.append(f"{hash_key_sql(exprs, tenant='_site')} AS {hk(link)}")
+        columns = [c for h in rules.vault.links[link].hubs for c in load.hubs[h]]
+        cols.append(
+            f"{hash_key_sql([_key(c) for c in columns], tenant=_key('_site'), normalized=True)} AS {hk(link)}"
+        )
     payload: list[str] = []
     for sat in load.satellites:
-        cols.append(f"{hashdiff_sql(sat.columns)} AS {hd(sat.name)}")
+        cols.append(f"{hashdiff_sql(sat.columns, normalized=_value)} AS {hd(sat.name)}")
         payload += [c for c in sat.columns if c not in payload]
     cols += [q(c) for c in payload]
-    return f"SELECT {', '.join(cols)} FROM {staging_table(load)} {PARTITION}"
+    inner = [f"{normalize_sql(q(c))} AS {_key(c)}" for c in keys]
+    inner += [f"{normalize_sql(q(c), upper=False)} AS {_value(c)}" for c in payload]
+    return (
+        f"SELECT {', '.join(cols)} FROM (SELECT *, {', '.join(inner)} FROM {staging_table(load)} {PARTITION})"
+    )
 
 
 @dataclass(frozen=True)
@@ -87,11 +109,11 @@ def build_batches(con, model: VaultModel, loads, params: dict, present) -> Batch
         if not present(model.load(i)):
             continue
         name = f"_vault_batch_{i}"
-        con.execute(
+        created = con.execute(
             f"CREATE OR REPLACE TEMP TABLE {name} AS {batch_select(model, i)}",
             {"site": params["site"], "date": params["date"]},
-        )
-        count = int(con.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
+        ).fetchone()
+        count = int(created[0]) if created else 0  # CREATE TABLE AS returns its row count
         if count:
             tables[i], rows[i] = name, count
         else:

@@ -48,27 +48,37 @@ def normalize_sql(expr: str, *, upper: bool = True) -> str:
     return _escape_sql(f"NULLIF({inner}, '')")
 
 
-def _concat_sql(exprs: Sequence[str], *, upper: bool) -> str:
-    parts = [f"COALESCE({normalize_sql(e, upper=upper)}, '{NULL_MARKER}')" for e in exprs]
+def _concat_sql(exprs: Sequence[str], *, upper: bool, normalized: bool = False) -> str:
+    parts = [
+        f"COALESCE({e if normalized else normalize_sql(e, upper=upper)}, '{NULL_MARKER}')" for e in exprs
+    ]
     return f" || '{DELIMITER}' || ".join(parts)
 
 
-def hash_key_sql(exprs: Sequence[str], *, tenant: str | None = None) -> str:
+def hash_key_sql(exprs: Sequence[str], *, tenant: str | None = None, normalized: bool = False) -> str:
     """SQL for a hash key over `exprs` (declared order), prefixed by `tenant` when given.
 
     NULL when every expression of `exprs` is NULL or blank (the tenant does not count).
+    `normalized`: the expressions (tenant included) are `normalize_sql` results already, computed once
+    for several keys (the hashed batch does this), so the key does not repeat them.
     """
     if not exprs:
         raise ValueError("a hash key needs at least one column")
-    all_null = " AND ".join(f"{normalize_sql(e)} IS NULL" for e in exprs)
+    all_null = " AND ".join(f"{e if normalized else normalize_sql(e)} IS NULL" for e in exprs)
     inputs = ([tenant] if tenant is not None else []) + list(exprs)
-    return f"CASE WHEN {all_null} THEN NULL ELSE unhex(md5({_concat_sql(inputs, upper=True)})) END"
+    return f"CASE WHEN {all_null} THEN NULL ELSE unhex(md5({_concat_sql(inputs, upper=True, normalized=normalized)})) END"
 
 
-def hashdiff_sql(columns: Sequence[str], *, alias: str | None = None) -> str:
-    """SQL for a hashdiff over payload `columns` (names; sorted alphabetically, case kept)."""
+def hashdiff_sql(columns: Sequence[str], *, alias: str | None = None, normalized=None) -> str:
+    """SQL for a hashdiff over payload `columns` (names; sorted alphabetically, case kept).
+
+    `normalized(name)`: the SQL of that column's `normalize_sql(..., upper=False)` result, computed once
+    elsewhere (None: normalise here)."""
     if not columns:
         raise ValueError("a hashdiff needs at least one column")
+    if normalized is not None:
+        exprs = [normalized(c) for c in sorted(columns)]
+        return f"unhex(md5({_concat_sql(exprs, upper=False, normalized=True)}))"
     prefix = f"{alias}." if alias else ""
     exprs = [prefix + quote_ident(c) for c in sorted(columns)]
     return f"unhex(md5({_concat_sql(exprs, upper=False)}))"
