@@ -4,11 +4,10 @@ by the marts job for the keys loaded since their last build (platform/vault/pit.
 import dagster as dg
 
 from medvault.assets import schemas
-from medvault.assets.partitions import OWNERS, WAREHOUSE_POOL
-from medvault.assets.results import results, step_context
+from medvault.assets.cross_site import cross_site_step
+from medvault.assets.partitions import OWNERS
 from medvault.assets.vault import vault_key
 from medvault.platform.steps import pit as pit_step
-from medvault.platform.steps.context import Engine
 from medvault.platform.vault.model import VaultModel
 from medvault.platform.vault.pit import pits
 
@@ -39,10 +38,4 @@ def build_pit_asset(model: VaultModel) -> dg.AssetsDefinition | None:
     if not specs:
         return None
 
-    @dg.multi_asset(name="pit", specs=specs, pool=WAREHOUSE_POOL, can_subset=True)
-    def pit(context: dg.AssetExecutionContext, medvault: dg.ResourceParam[Engine]):
-        names = {k.path[1] for k in context.selected_asset_keys}
-        with step_context(context, medvault, partitioned=False) as ctx:
-            yield from results(pit_step.run(ctx, names))
-
-    return pit
+    return cross_site_step("pit", specs, pit_step.run)

@@ -4,12 +4,11 @@ their content changed (platform/vault/reference.py)."""
 import dagster as dg
 
 from medvault.assets import schemas
-from medvault.assets.partitions import OWNERS, WAREHOUSE_POOL
-from medvault.assets.results import results, step_context
+from medvault.assets.cross_site import cross_site_step
+from medvault.assets.partitions import OWNERS
 from medvault.assets.vault import vault_key
 from medvault.platform.rules import Rules
 from medvault.platform.steps import reference
-from medvault.platform.steps.context import Engine
 
 GROUP = "reference"
 
@@ -43,10 +42,4 @@ def build_reference_asset(rules: Rules) -> dg.AssetsDefinition | None:
         for r in refs
     ]
 
-    @dg.multi_asset(name="references", specs=specs, pool=WAREHOUSE_POOL, can_subset=True)
-    def references(context: dg.AssetExecutionContext, medvault: dg.ResourceParam[Engine]):
-        names = {k.path[1] for k in context.selected_asset_keys}
-        with step_context(context, medvault, partitioned=False) as ctx:
-            yield from results(reference.run(ctx, names))
-
-    return references
+    return cross_site_step("references", specs, reference.run)
