@@ -133,14 +133,30 @@ class SatelliteLoad:
 
 
 @dataclass(frozen=True)
+class DerivedColumn:
+    """A column a vault load computes from staged columns (rules `derive:`), usable as a staged one.
+
+    `transform`: trim, upper, lower, date, map or concat; `columns`: its staged inputs (concat: several);
+    `format`: strptime format for `date` on text; `mapping`: the code map of `map`; `sep`: concat's."""
+
+    name: str
+    transform: str
+    columns: tuple[str, ...]
+    format: str | None = None
+    mapping: tuple[tuple[str, str], ...] = ()
+    sep: str = ""
+
+
+@dataclass(frozen=True)
 class VaultLoad:
     """How one staged extract feeds hubs, links and satellites."""
 
     source: str  # "<system>.<table>"
-    hubs: dict[str, tuple[str, ...]]  # hub name -> staged columns forming its business key, in order
+    hubs: dict[str, tuple[str, ...]]  # hub name -> staged (or derived) columns forming its business key
     links: tuple[str, ...] = ()
     satellites: tuple[SatelliteLoad, ...] = ()
     path: str = ""
+    derive: dict[str, DerivedColumn] = field(default_factory=dict)
 
     @property
     def system(self) -> str:

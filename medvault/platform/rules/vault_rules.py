@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from medvault.platform.rules.derive import read_derive
 from medvault.platform.rules.models import (
     FAMILIES,
     HubDef,
@@ -53,7 +54,8 @@ def vault_model(path: Path, root: Path, problems: list[str], model: dict[str, An
     for i, raw in enumerate(ctx.seq(data.get("loads"), "loads")):
         key = f"loads[{i}]"
         item = ctx.mapping(raw, key)
-        ctx.unknown(item, {"source", "hubs", "links", "satellites"}, key)
+        ctx.unknown(item, {"source", "derive", "hubs", "links", "satellites"}, key)
+        derive = read_derive(ctx, item.get("derive"), f"{key}.derive")
         source = ctx.text(item, "source", key)
         if source is not None and source.count(".") != 1:
             ctx.fail(f"{key}.source", f"{source!r} must be <system>.<table>")
@@ -87,6 +89,7 @@ def vault_model(path: Path, root: Path, problems: list[str], model: dict[str, An
                     links=tuple(str(x) for x in ctx.seq(item.get("links"), f"{key}.links")),
                     satellites=tuple(sats),
                     path=str(path),
+                    derive=derive,
                 ),
             )
         )
@@ -111,6 +114,14 @@ def check_vault(model: dict[str, Any], sources: tuple[SourceDef, ...]) -> VaultM
         if columns is None:
             ctx.fail(f"{key}.source", f"no source table {load.source!r} is declared in sources/")
             columns = set()
+        elif load.derive:
+            for name, derived in load.derive.items():
+                if name in columns:
+                    ctx.fail(f"{key}.derive.{name}", f"is a staged column of {load.source} already")
+                for c in derived.columns:
+                    if c not in columns:
+                        ctx.fail(f"{key}.derive.{name}", f"{c!r} is not a staged column of {load.source}")
+            columns = columns | set(load.derive)
         for hub, cols in load.hubs.items():
             if hub not in hubs:
                 ctx.fail(f"{key}.hubs.{hub}", "unknown hub")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from medvault.platform.rules.models import VaultLoad
+from medvault.platform.vault.derive import derive_select
 from medvault.platform.vault.hashing import hash_key_sql, hashdiff_sql, normalize_sql
 from medvault.platform.vault.model import VaultModel, modified_column, staging_table
 from medvault.platform.warehouse import quote_ident as q
@@ -52,7 +53,8 @@ def _value(column: str) -> str:
 def batch_select(model: VaultModel, i: int) -> str:
     """The SELECT of load `i`'s hashed batch over its staged partition (parameters $site, $date).
 
-    An inner SELECT normalises each key column (upper-cased) and each payload column (case kept) once;
+    The innermost SELECT adds the load's derived columns (rules `derive:`); the next normalises each key
+    column (upper-cased) and each payload column (case kept) once;
     the hashes combine those, so a column in several keys or hashdiffs is normalised once and the
     statement stays small to plan."""
     rules, load = model.rules, model.load(i)
@@ -86,7 +88,8 @@ def batch_select(model: VaultModel, i: int) -> str:
     inner = [f"{normalize_sql(q(c))} AS {_key(c)}" for c in keys]
     inner += [f"{normalize_sql(q(c), upper=False)} AS {_value(c)}" for c in payload]
     return (
-        f"SELECT {', '.join(cols)} FROM (SELECT *, {', '.join(inner)} FROM {staging_table(load)} {PARTITION})"
+        f"SELECT {', '.join(cols)} FROM (SELECT *, {', '.join(inner)} FROM "
+        f"(SELECT *{derive_select(load)} FROM {staging_table(load)} {PARTITION}))"
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from medvault.platform.rules.models import Rules, SatelliteLoad
 from medvault.platform.vault.batch import hd, hk
+from medvault.platform.vault.derive import derived_type
 from medvault.platform.vault.hashing import HASH_SQL_TYPE
 from medvault.platform.vault.kinds.keyed import order_key
 from medvault.platform.vault.model import (
@@ -38,6 +39,11 @@ def feeds_of(rules: Rules, name: str) -> list[tuple[int, SatelliteLoad]]:
     return [
         (i, sat) for i, load in enumerate(rules.vault.loads) for sat in load.satellites if sat.name == name
     ]
+
+
+def _column_type(load, rules: Rules, column: str) -> str:
+    derived = load.derive.get(column)
+    return derived_type(derived) if derived else staged_type(rules, load.source, column)
 
 
 class SatelliteKind:
@@ -62,7 +68,7 @@ class SatelliteKind:
             raise ValueError(f"{name}: payload column(s) {sorted(bad)} clash with vault columns")
         payload = []
         for c in first.columns:
-            types = {staged_type(rules, rules.vault.loads[i].source, c) for i, _ in feeds}
+            types = {_column_type(rules.vault.loads[i], rules, c) for i, _ in feeds}
             payload.append((c, types.pop() if len(types) == 1 else "VARCHAR"))
         columns = [(hash_column(first.parent), HASH_SQL_TYPE), ("hashdiff", HASH_SQL_TYPE), *payload, *META]
         description = f"Satellite of {first.parent}: {', '.join(first.columns)} (history by hashdiff)."
