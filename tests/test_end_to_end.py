@@ -122,13 +122,16 @@ def _generated_rows(settings: Settings, summary: dict, table: str) -> list[dict]
     return out
 
 
-def _generated_ids(settings: Settings, summary: dict, table: str) -> set[tuple[str, str]]:
-    """(site, _id) of every document of a generated HIS (ndjson) table."""
+def _generated_ids(
+    settings: Settings, summary: dict, table: str, having: str | None = None
+) -> set[tuple[str, str]]:
+    """(site, _id) of every document of a generated HIS (ndjson) table (with a value for `having`)."""
     out = set()
     for f in summary["files"]:
         if f["table"] == table and f["duplicate_of"] is None and f["path"].endswith(".ndjson"):
             with open(settings.drops / f["path"], encoding=f["encoding"]) as fh:
-                out.update((f["site"], json.loads(line)["_id"]["$oid"]) for line in fh if line.strip())
+                docs = [json.loads(line) for line in fh if line.strip()]
+            out.update((f["site"], d["_id"]["$oid"]) for d in docs if having is None or d.get(having))
     return out
 
 
@@ -151,8 +154,18 @@ def test_vault_and_mart_from_generated_files(demo):
     events = _query(settings, "SELECT count(*) FROM vault.hub_event")[0][0]
     # studies and orders (PACS), admissions (SMR01), appointments, bills and lab orders (HIS)
     assert events == len(study_keys) + len(good_admissions) + len(order_keys) + len(his_keys)
+    dated = set().union(
+        *(
+            _generated_ids(settings, summary, t, having=field)
+            for t, field in (
+                ("appointments", "scheduledAt"),
+                ("bills", "createdAt"),
+                ("lab_orders", "orderedAt"),
+            )
+        )
+    )
     days = _query(settings, "SELECT count(*) FROM vault.link_event_time")[0][0]
-    assert days == len(study_keys) + len(good_admissions), "every study and admission has its day"
+    assert days == len(study_keys) + len(good_admissions) + len(dated), "every dated event has its day"
     links = _query(settings, "SELECT count(*) FROM vault.link_person_event")[0][0]
     assert links == events, "every event belongs to exactly one person"
     exams = _query(settings, "SELECT sum(exams) FROM marts.exams_per_month")[0][0]
