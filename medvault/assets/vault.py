@@ -15,6 +15,7 @@ from medvault.platform.vault.model import VaultModel
 CHECK_DESCRIPTIONS = {
     "hub": "Every business key staged in the partition resolves in the hub.",
     "link": "Every hub key of the partition's link rows exists in its hub.",
+    "transaction": "Every hub key of the partition's transactions exists in its hub.",
     "satellite": (
         "No version (key, effective_ts, hashdiff) of the partition's keys is stored twice, and the load stored "
         "no more versions than it had staged rows."

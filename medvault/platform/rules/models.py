@@ -123,6 +123,11 @@ class LinkDef:
     name: str
     hubs: tuple[str, ...]
     description: str = ""
+    # a non-historised link (transactions: bill lines, lab results): the columns that tell two
+    # transactions between the same hub keys apart, and the payload kept on the link row itself
+    transaction_key: tuple[str, ...] = ()
+    payload: tuple[str, ...] = ()
+    transactional: bool = False
 
 
 @dataclass(frozen=True)

@@ -43,13 +43,27 @@ def vault_model(path: Path, root: Path, problems: list[str], model: dict[str, An
     for name, raw in ctx.mapping(data.get("links") or {}, "links").items():
         key = f"links.{name}"
         item = ctx.mapping(raw, key)
-        ctx.unknown(item, {"hubs", "description"}, key)
+        ctx.unknown(item, {"hubs", "description", "transaction"}, key)
         ctx.identifier(str(name), key)
         hubs = tuple(str(h) for h in ctx.seq(item.get("hubs"), f"{key}.hubs"))
         if len(hubs) < 2:
             ctx.fail(f"{key}.hubs", "a link joins at least two hubs")
+        tx_key: tuple[str, ...] = ()
+        payload: tuple[str, ...] = ()
+        if "transaction" in item:
+            tx = ctx.mapping(item.get("transaction"), f"{key}.transaction")
+            ctx.unknown(tx, {"key", "payload"}, f"{key}.transaction")
+            tx_key = tuple(str(c) for c in ctx.seq(tx.get("key"), f"{key}.transaction.key"))
+            payload = tuple(str(c) for c in ctx.seq(tx.get("payload"), f"{key}.transaction.payload"))
+            if not tx_key:
+                ctx.fail(f"{key}.transaction.key", "a transaction needs the column(s) that tell two apart")
         model["links"][str(name)] = LinkDef(
-            str(name), hubs, ctx.text(item, "description", key, required=False, default="")
+            str(name),
+            hubs,
+            ctx.text(item, "description", key, required=False, default=""),
+            transaction_key=tx_key,
+            payload=payload,
+            transactional="transaction" in item,
         )
     for i, raw in enumerate(ctx.seq(data.get("loads"), "loads")):
         key = f"loads[{i}]"
@@ -101,8 +115,9 @@ def check_vault(model: dict[str, Any], sources: tuple[SourceDef, ...]) -> VaultM
     for s in sources:
         for t in s.tables:
             staged.setdefault(f"{s.system}.{t.name}", set()).update(c.name for c in t.columns)
-            for child in t.children:
-                staged.setdefault(f"{s.system}.{child.name}", set()).update(c.name for c in child.columns)
+            for child in t.children:  # staged with the parent's key and its position (line_no)
+                columns = {c.name for c in child.columns} | set(t.key) | {"line_no"}
+                staged.setdefault(f"{s.system}.{child.name}", set()).update(columns)
     hubs, links = model["hubs"], model["links"]
     for link in links.values():
         for h in link.hubs:
@@ -141,6 +156,12 @@ def check_vault(model: dict[str, Any], sources: tuple[SourceDef, ...]) -> VaultM
                 for h in links[link].hubs:
                     if h not in load.hubs:
                         ctx.fail(f"{key}.links", f"{link} needs hub {h!r}, which this load does not map")
+                for c in links[link].transaction_key + links[link].payload:
+                    if columns and c not in columns:
+                        ctx.fail(
+                            f"{key}.links",
+                            f"transaction {link} needs {c!r}, not a staged column of {load.source}",
+                        )
         for sat in load.satellites:
             skey = f"{key}.satellites.{sat.name}"
             if sat.parent not in load.hubs and sat.parent not in load.links:

@@ -75,8 +75,12 @@ def batch_select(model: VaultModel, i: int) -> str:
             f"{hash_key_sql([_key(c) for c in columns], tenant=_key('_site'), normalized=True)} AS {hk(hub)}"
         )
         cols += [f"NULLIF(TRIM(CAST({q(c)} AS VARCHAR)), '') AS {bk(hub, n)}" for n, c in enumerate(columns)]
+    carried: list[str] = []  # staged columns the targets copy as they are
     for link in load.links:
-        columns = [c for h in rules.vault.links[link].hubs for c in load.hubs[h]]
+        definition = rules.vault.links[link]  # a transaction's key tells its rows apart: part of the hash
+        columns = [c for h in definition.hubs for c in load.hubs[h]] + list(definition.transaction_key)
+        keys += [c for c in definition.transaction_key if c not in keys]
+        carried += [c for c in definition.transaction_key + definition.payload if c not in carried]
         cols.append(
             f"{hash_key_sql([_key(c) for c in columns], tenant=_key('_site'), normalized=True)} AS {hk(link)}"
         )
@@ -84,7 +88,7 @@ def batch_select(model: VaultModel, i: int) -> str:
     for sat in load.satellites:
         cols.append(f"{hashdiff_sql(sat.columns, normalized=_value)} AS {hd(sat.name)}")
         payload += [c for c in sat.columns if c not in payload]
-    cols += [q(c) for c in payload]
+    cols += [q(c) for c in payload + [c for c in carried if c not in payload]]
     inner = [f"{normalize_sql(q(c))} AS {_key(c)}" for c in keys]
     inner += [f"{normalize_sql(q(c), upper=False)} AS {_value(c)}" for c in payload]
     return (

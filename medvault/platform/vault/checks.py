@@ -4,7 +4,8 @@ Each reads the partition's hashed batches (batch.py) and the vault table, so it 
 costs, not what the history costs:
 
 * hub `keys_resolve`: every business key staged in the partition resolves in the hub;
-* link `hub_keys_exist`: every hub key of the partition's link rows exists in its hub;
+* link and transaction (non-historised link) `hub_keys_exist`: every hub key of the partition's link
+  rows exists in its hub;
 * satellite `versions_unique`: no version (key, effective_ts, hashdiff) of the batch's keys is stored
   twice, and the load stored no more versions than it had staged rows.
 
@@ -21,7 +22,12 @@ from medvault.platform.vault.kinds.satellite import seen_table
 from medvault.platform.vault.model import VaultModel, VaultObject, hash_column, table_name
 from medvault.platform.warehouse import quote_ident as q
 
-CHECKS = {"hub": "keys_resolve", "link": "hub_keys_exist", "satellite": "versions_unique"}
+CHECKS = {
+    "hub": "keys_resolve",
+    "link": "hub_keys_exist",
+    "transaction": "hub_keys_exist",
+    "satellite": "versions_unique",
+}
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,7 @@ def check_object(con, model: VaultModel, name: str, batches: Batches, staged_row
         return None
     if obj.kind == "hub":
         return _hub(con, obj, fed)
-    if obj.kind == "link":
+    if obj.kind in ("link", "transaction"):
         return _link(con, model, obj, fed)
     if obj.kind == "satellite":
         return _satellite(con, obj, fed, staged_rows, inserted)

@@ -77,8 +77,10 @@ def _column_defs(rules: Rules, source: str) -> list[tuple[str, ColumnDef, str | 
             if t.name == table:
                 out.extend((s.version, c, t.modified) for c in t.columns)
             for child in t.children:
-                if child.name == table:
-                    out.extend((s.version, c, None) for c in child.columns)
+                if child.name == table:  # staged with its parent's key and its position in the array
+                    parent_key = [c for c in t.columns if c.name in t.key]
+                    line = ColumnDef(name="line_no", source="line_no", type="integer")
+                    out.extend((s.version, c, None) for c in [*parent_key, line, *child.columns])
     return out
 
 

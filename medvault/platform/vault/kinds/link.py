@@ -16,6 +16,8 @@ class LinkKind:
     def compile(self, rules: Rules) -> list[VaultObject]:
         out = []
         for link in rules.vault.links.values():
+            if link.transactional:  # kinds/transaction.py
+                continue
             if len(set(link.hubs)) != len(link.hubs):
                 raise ValueError(f"{link.name}: a hub appears twice; use two hubs or a same-as link")
             columns = (
