@@ -16,6 +16,10 @@ CHECK_DESCRIPTIONS = {
     "hub": "Every business key staged in the partition resolves in the hub.",
     "link": "Every hub key of the partition's link rows exists in its hub.",
     "transaction": "Every hub key of the partition's transactions exists in its hub.",
+    "effectivity": (
+        "No version (key, effective_ts, hashdiff) of the partition's driving keys is stored twice, and the load "
+        "stored no more versions than it had staged rows."
+    ),
     "satellite": (
         "No version (key, effective_ts, hashdiff) of the partition's keys is stored twice, and the load stored "
         "no more versions than it had staged rows."

@@ -128,6 +128,9 @@ class LinkDef:
     transaction_key: tuple[str, ...] = ()
     payload: tuple[str, ...] = ()
     transactional: bool = False
+    # an effectivity satellite: the hub whose key drives the relationship (a bed has one patient at a
+    # time; when it gets another, or none, the previous relationship ends)
+    driving_key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ def vault_model(path: Path, root: Path, problems: list[str], model: dict[str, An
     for name, raw in ctx.mapping(data.get("links") or {}, "links").items():
         key = f"links.{name}"
         item = ctx.mapping(raw, key)
-        ctx.unknown(item, {"hubs", "description", "transaction"}, key)
+        ctx.unknown(item, {"hubs", "description", "transaction", "effectivity"}, key)
         ctx.identifier(str(name), key)
         hubs = tuple(str(h) for h in ctx.seq(item.get("hubs"), f"{key}.hubs"))
         if len(hubs) < 2:
@@ -57,6 +57,15 @@ def vault_model(path: Path, root: Path, problems: list[str], model: dict[str, An
             payload = tuple(str(c) for c in ctx.seq(tx.get("payload"), f"{key}.transaction.payload"))
             if not tx_key:
                 ctx.fail(f"{key}.transaction.key", "a transaction needs the column(s) that tell two apart")
+        driving = None
+        if "effectivity" in item:
+            eff = ctx.mapping(item.get("effectivity"), f"{key}.effectivity")
+            ctx.unknown(eff, {"driving_key"}, f"{key}.effectivity")
+            driving = ctx.text(eff, "driving_key", f"{key}.effectivity")
+            if driving is not None and driving not in hubs:
+                ctx.fail(f"{key}.effectivity.driving_key", f"{driving!r} is not one of the link's hubs")
+            if "transaction" in item:
+                ctx.fail(f"{key}.effectivity", "a transaction happens once: it has no effectivity")
         model["links"][str(name)] = LinkDef(
             str(name),
             hubs,
@@ -64,6 +73,7 @@ def vault_model(path: Path, root: Path, problems: list[str], model: dict[str, An
             transaction_key=tx_key,
             payload=payload,
             transactional="transaction" in item,
+            driving_key=driving,
         )
     for i, raw in enumerate(ctx.seq(data.get("loads"), "loads")):
         key = f"loads[{i}]"

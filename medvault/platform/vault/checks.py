@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from medvault.platform.vault.batch import Batches, hk
 from medvault.platform.vault.kinds.satellite import seen_table
-from medvault.platform.vault.model import VaultModel, VaultObject, hash_column, table_name
+from medvault.platform.vault.model import HISTORISED, VaultModel, VaultObject, hash_column, table_name
 from medvault.platform.warehouse import quote_ident as q
 
 CHECKS = {
@@ -27,6 +27,7 @@ CHECKS = {
     "link": "hub_keys_exist",
     "transaction": "hub_keys_exist",
     "satellite": "versions_unique",
+    "effectivity": "versions_unique",
 }
 
 
@@ -96,7 +97,7 @@ def _satellite(con, obj: VaultObject, fed, staged_rows: int, inserted: int) -> V
         "stored_versions_of_batch_keys": versions,
         "duplicate_versions": duplicates,
     }
-    return VaultCheck(CHECKS["satellite"], duplicates == 0 and inserted <= staged_rows, batch_versions, meta)
+    return VaultCheck(CHECKS[obj.kind], duplicates == 0 and inserted <= staged_rows, batch_versions, meta)
 
 
 def check_object(con, model: VaultModel, name: str, batches: Batches, staged_rows: int, inserted: int):
@@ -109,6 +110,6 @@ def check_object(con, model: VaultModel, name: str, batches: Batches, staged_row
         return _hub(con, obj, fed)
     if obj.kind in ("link", "transaction"):
         return _link(con, model, obj, fed)
-    if obj.kind == "satellite":
+    if obj.kind in HISTORISED:
         return _satellite(con, obj, fed, staged_rows, inserted)
     return None

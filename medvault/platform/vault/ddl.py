@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from medvault.platform.rules.models import Rules
 from medvault.platform.vault.kinds.satellite import SEEN_SUFFIX, seen_columns, seen_table
-from medvault.platform.vault.model import SCHEMA, VaultModel, compile_vault, table_name
+from medvault.platform.vault.model import HISTORISED, SCHEMA, VaultModel, compile_vault, table_name
 from medvault.platform.vault.views import view_ddl, views
 from medvault.platform.warehouse import ensure_table
 from medvault.platform.warehouse import quote_ident as q
@@ -45,7 +45,7 @@ def vault_ddl(rules: Rules | VaultModel) -> list[str]:
     """CREATE statements for every hub, link and satellite of the rules and their views (idempotent)."""
     model = _model(rules)
     tables = [_create(o) for o in model.objects.values()]
-    tables += [_seen(o) for o in model.objects.values() if o.kind == "satellite"]
+    tables += [_seen(o) for o in model.objects.values() if o.kind in HISTORISED]
     return [f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}", *tables, *view_ddl(model)]
 
 
@@ -74,7 +74,7 @@ def create_vault_tables(con, rules: Rules | VaultModel) -> None:
     wanted = []
     for obj in model.objects.values():
         wanted.append((obj.name, obj.columns, obj.not_null))
-        if obj.kind == "satellite":
+        if obj.kind in HISTORISED:
             wanted.append((obj.name + SEEN_SUFFIX, seen_columns(obj), ()))
     changed = False
     for name, columns, not_null in wanted:

@@ -17,6 +17,8 @@ from medvault.platform.warehouse import quote_ident
 SCHEMA = "vault"
 # columns every vault table may carry besides its keys and payload
 RESERVED = {"site", "load_ts", "record_source", "hashdiff", "effective_ts", "_site", "_date"}
+# kinds stored as versions by effective_ts (a `__seen` table beside them, `__history`/`__current` views)
+HISTORISED = ("satellite", "effectivity")
 
 
 def hash_column(name: str) -> str:

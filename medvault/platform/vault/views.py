@@ -14,7 +14,7 @@ Views, not tables: they follow every load at no load cost; the marts and checks 
 from __future__ import annotations
 
 from medvault.platform.vault.kinds.satellite import seen_table
-from medvault.platform.vault.model import SCHEMA, VaultModel, VaultObject, hash_column, table_name
+from medvault.platform.vault.model import HISTORISED, SCHEMA, VaultModel, VaultObject, hash_column, table_name
 from medvault.platform.warehouse import quote_ident as q
 
 
@@ -60,7 +60,7 @@ def views(model: VaultModel) -> list[tuple[str, str]]:
     """(view name in schema vault, its SELECT) for every satellite's as-of views."""
     out = []
     for obj in model.objects.values():
-        if obj.kind != "satellite":
+        if obj.kind not in HISTORISED:
             continue
         out.append((obj.name + "__history", _history_sql(obj)))
         out.append(

@@ -76,18 +76,22 @@ class SatelliteKind:
             name, self.name, description, tuple(columns), tuple(i for i, _ in feeds), parent=first.parent
         )
 
-    def load_sql(self, model: VaultModel, obj: VaultObject, batches) -> list[tuple[str, str | None]] | None:
-        """Statements (sql, what its row count is): classify the batch's new versions, then insert the
-        changes into the satellite ("inserted") and the repeats into its `__seen` table ("seen")."""
+    def source_rows(self, model: VaultModel, obj: VaultObject, i: int, table: str) -> str:
+        """The batch's rows as (hk, effective_ts, hashdiff, payload..., record_source, _site, _date, _order)."""
         types = dict(obj.columns)
         payload = [c for c, _ in obj.columns[2 : len(obj.columns) - len(META)]]
         parent = hk(obj.parent)
-        parts = [
+        return (
             f"SELECT {parent} AS hk, effective_ts, {hd(obj.name)} AS hashdiff, "
             + "".join(f"CAST({q(c)} AS {types[c]}) AS {q(c)}, " for c in payload)
             + f"record_source, _site, _date, {order_key(i)} AS _order FROM {table} WHERE {parent} IS NOT NULL"
-            for i, table in batches
-        ]
+        )
+
+    def load_sql(self, model: VaultModel, obj: VaultObject, batches) -> list[tuple[str, str | None]] | None:
+        """Statements (sql, what its row count is): classify the batch's new versions, then insert the
+        changes into the satellite ("inserted") and the repeats into its `__seen` table ("seen")."""
+        payload = [c for c, _ in obj.columns[2 : len(obj.columns) - len(META)]]
+        parts = [self.source_rows(model, obj, i, table) for i, table in batches]
         if not parts:
             return None
         carried = ["hashdiff", *payload, "record_source", "_site", "_date"]
