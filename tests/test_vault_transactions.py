@@ -55,3 +55,27 @@ def test_bill_lines_are_transactions_with_their_payload():
     with hashed_batches(con, model, ["link_bill_line"], "site_a", "2026-03-02") as batches:
         verdict = check_object(con, model, "link_bill_line", batches, 4, 0)
     assert verdict.passed and verdict.name == "hub_keys_exist"
+
+
+def test_record_tracking_keeps_every_partition_a_key_appeared_in_once():
+    from dataclasses import replace
+
+    from medvault.platform.rules.models import HubDef
+    from tests.test_vault import _create_staging, _stage_studies, make_rules
+
+    rules = make_rules()
+    hubs = {
+        **rules.vault.hubs,
+        "hub_person": HubDef("hub_person", "person", ("person_id",), record_tracking=True),
+    }
+    model = compile_vault(replace(rules, vault=replace(rules.vault, hubs=hubs)))
+    assert model.objects["sat_person_record_tracking"].kind == "tracking"
+    con = duckdb.connect()
+    _create_staging(con)
+    create_vault_tables(con, model)
+    row = ("P1", datetime(2025, 12, 1).date(), "A", "d", "CT", datetime(2026, 1, 1, 9))
+    for n, day in enumerate(["2026-01-03", "2026-01-01", "2026-01-03", "2026-01-02"]):  # late, replayed
+        _stage_studies(con, "site_a", day, [("1." + day, *row), ("2." + day, *row)])  # P1 twice a day
+        load_partition(con, model, "site_a", day, datetime(2026, 2, 1, n))
+    seen = con.execute("SELECT _date FROM vault.sat_person_record_tracking ORDER BY _date").fetchall()
+    assert [str(d[0]) for d in seen] == ["2026-01-01", "2026-01-02", "2026-01-03"]

@@ -116,6 +116,7 @@ class HubDef:
     family: str
     business_key: tuple[str, ...]
     description: str = ""
+    record_tracking: bool = False  # keep every partition each key appeared in (sat_<hub>_record_tracking)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,10 @@ def vault_model(path: Path, root: Path, problems: list[str], model: dict[str, An
     for name, raw in ctx.mapping(data.get("hubs") or {}, "hubs").items():
         key = f"hubs.{name}"
         item = ctx.mapping(raw, key)
-        ctx.unknown(item, {"family", "business_key", "description"}, key)
+        ctx.unknown(item, {"family", "business_key", "description", "record_tracking"}, key)
+        tracking = item.get("record_tracking", False)
+        if not isinstance(tracking, bool):
+            ctx.fail(f"{key}.record_tracking", "expected true or false")
         ctx.identifier(str(name), key)
         family = ctx.text(item, "family", key)
         if family is not None and family not in FAMILIES:
@@ -38,7 +41,11 @@ def vault_model(path: Path, root: Path, problems: list[str], model: dict[str, An
         if name in model["hubs"]:
             ctx.fail(key, f"hub {name!r} is declared twice")
         model["hubs"][str(name)] = HubDef(
-            str(name), family or "", bk, ctx.text(item, "description", key, required=False, default="")
+            str(name),
+            family or "",
+            bk,
+            ctx.text(item, "description", key, required=False, default=""),
+            record_tracking=tracking is True,
         )
     for name, raw in ctx.mapping(data.get("links") or {}, "links").items():
         key = f"links.{name}"
