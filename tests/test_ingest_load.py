@@ -462,3 +462,32 @@ def test_bad_rule_literal_is_a_rule_error(tmp_path):
     t = table(ColumnDef("d", "d", "date", min="yesterday-ish"))
     with pytest.raises(ValueError, match="min"):
         load(tmp_path, "d\n2024-01-01\n", t)
+
+
+@pytest.mark.parametrize(
+    ("policy", "kept"),
+    [("keep", "X1"), ("hash", "sha256:"), ("none", None)],
+)
+def test_what_rejected_rows_keep_of_ordinary_values_is_configurable(tmp_path, policy, kept):
+    t = table(ColumnDef("code", "code", pattern=r"\d+"), ColumnDef("k", "k"), key=("k",))
+    p = tmp_path / "data.csv"
+    p.write_text("code,k\nX1,a\n5,b\n6,b\n")  # a pattern miss, then a duplicate key
+    con = duckdb.connect()
+    result = load_file(con, p, SourceDef("s", "v1", "csv", (t,)), t, "o", rejected_values=policy)
+    rows = con.execute('SELECT "column", value, reason_code FROM o__rejected ORDER BY row_number').fetchall()
+    assert result.rows_rejected == 2 and [r[2] for r in rows] == ["pattern_mismatch", "duplicate_key"]
+    for _, value, _ in rows:
+        if kept is None:
+            assert value is None
+        elif kept == "sha256:":
+            assert value.startswith("sha256:") and "X1" not in value and not value.startswith("b")
+        else:
+            assert value in ("X1", "b")
+
+
+def test_the_rejected_values_setting_is_checked():
+    from medvault.platform.config import Settings, SettingsError
+
+    assert Settings.from_env({"MEDVAULT_REJECTED_VALUES": "Hash"}).rejected_values == "hash"
+    with pytest.raises(SettingsError, match="MEDVAULT_REJECTED_VALUES must be one of keep, hash, none"):
+        Settings.from_env({"MEDVAULT_REJECTED_VALUES": "all"})

@@ -79,6 +79,12 @@ SETTINGS: tuple[Setting, ...] = (
         "warehouse pool behind another live run (0: no bound).",
     ),
     Setting(
+        "MEDVAULT_REJECTED_VALUES",
+        "keep",
+        "What ops.rejected_rows keeps of a rejected value of a column not marked pii: keep (the value, cut to "
+        "200 characters), hash (a hash and the length, as always for pii columns and whole lines) or none.",
+    ),
+    Setting(
         "MEDVAULT_DUCKDB_MEMORY_LIMIT",
         "1GB",
         "Memory one warehouse connection may use before DuckDB spills to disk (next to the warehouse file): "
@@ -173,6 +179,16 @@ def _memory(name: str, text: str) -> str:
     return text.strip()
 
 
+REJECTED_VALUES = ("keep", "hash", "none")
+
+
+def _choice(name: str, text: str, choices: tuple[str, ...]) -> str:
+    value = text.strip().lower()
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {text!r}")
+    return value
+
+
 def _float(name: str, text: str) -> float:
     try:
         return float(text)
@@ -219,6 +235,7 @@ class Settings:
     sensor_interval: int = 30
     duckdb_memory_limit: str = "1GB"
     pool_wait_seconds: float = 3600.0
+    rejected_values: str = "keep"
     s3: S3Settings = field(default_factory=S3Settings)
     sftp: SftpSettings = field(default_factory=SftpSettings)
 
@@ -255,6 +272,9 @@ class Settings:
             rerun_delay_seconds=_float("MEDVAULT_RERUN_DELAY_SECONDS", get("MEDVAULT_RERUN_DELAY_SECONDS")),
             sensor_interval=_int("MEDVAULT_SENSOR_INTERVAL", get("MEDVAULT_SENSOR_INTERVAL")),
             pool_wait_seconds=_float("MEDVAULT_POOL_WAIT_SECONDS", get("MEDVAULT_POOL_WAIT_SECONDS")),
+            rejected_values=_choice(
+                "MEDVAULT_REJECTED_VALUES", get("MEDVAULT_REJECTED_VALUES"), REJECTED_VALUES
+            ),
             duckdb_memory_limit=_memory("MEDVAULT_DUCKDB_MEMORY_LIMIT", get("MEDVAULT_DUCKDB_MEMORY_LIMIT")),
             s3=S3Settings(
                 bucket=get("MEDVAULT_S3_BUCKET"),

@@ -62,10 +62,12 @@ def load_file(
     *,
     sniffed: Sniff | None = None,
     name: str | None = None,
+    rejected_values: str = "keep",
 ) -> LoadResult:
     """Load one file into TEMP tables `target`, `target__rejected` and `target__<child>` (see module doc).
 
-    `name` is the file name used in fault messages (defaults to the path's name).
+    `name` is the file name used in fault messages (defaults to the path's name); `rejected_values` what
+    the rejected rows keep of ordinary columns' values (`kept_value_sql`).
     """
     path = Path(path)
     name = name or path.name
@@ -136,9 +138,11 @@ def load_file(
         parts = [
             # a whole line (a ragged row, a malformed JSON line) can hold any column: only its hash is kept
             f'SELECT _row_number AS row_number, CAST(NULL AS VARCHAR) AS "column", '
-            f"{kept_value_sql('_read_value', True)} AS value, "
+            f"{kept_value_sql('_read_value', True, rejected_values)} AS value, "
             f"_read_error AS reason_code, _read_detail AS reason FROM {qi(chk)} WHERE _read_error IS NOT NULL",
-            *rejects_sql(checked, lambda i, c: ql(c.name), where="_read_error IS NULL"),
+            *rejects_sql(
+                checked, lambda i, c: ql(c.name), where="_read_error IS NULL", policy=rejected_values
+            ),
         ]
         child_checked = {}
         index = {c.name: i for i, c in enumerate(table.columns)}
@@ -154,7 +158,9 @@ def load_file(
             )
             child_checked[child.name] = cc
             parts += rejects_sql(
-                cc, lambda i, c, n=child.name: f"'{n}[' || CAST(line_no AS VARCHAR) || '].{c.name}'"
+                cc,
+                lambda i, c, n=child.name: f"'{n}[' || CAST(line_no AS VARCHAR) || '].{c.name}'",
+                policy=rejected_values,
             )
         problems = temp("problems")
         con.execute(f"CREATE OR REPLACE TEMP TABLE {qi(problems)} AS " + " UNION ALL ".join(parts))
@@ -165,6 +171,7 @@ def load_file(
             table.key,
             table.modified,
             eligible=f"_read_error IS NULL AND _row_number NOT IN (SELECT row_number FROM {qi(problems)})",
+            policy=rejected_values,
         )
         union = f"SELECT * FROM {qi(problems)}" + (f" UNION ALL {dup}" if dup else "")
         con.execute(f"CREATE OR REPLACE TEMP TABLE {qi(rejected)} {REJECTED_COLUMNS}")

@@ -136,17 +136,20 @@ def check(con, source: str, out: str, columns: list[tuple[ColumnDef, str]], carr
     return Checked(out, [c for c, _ in columns])
 
 
-def kept_value_sql(text: str, pii: bool) -> str:
+def kept_value_sql(text: str, pii: bool, policy: str = "keep") -> str:
     """What `ops.rejected_rows.value` keeps of a rejected value: the value (cut to VALUE_LIMIT) for
     ordinary columns; for patient identifiers and whole lines only a hash and the length, enough to match
-    a value someone holds without storing it."""
-    if not pii:
+    a value someone holds without storing it. `policy` (MEDVAULT_REJECTED_VALUES) can keep ordinary
+    columns to a hash too ("hash"), or keep no value at all ("none")."""
+    if policy == "none":
+        return "CAST(NULL AS VARCHAR)"
+    if not pii and policy == "keep":
         return f"left(CAST({text} AS VARCHAR), {VALUE_LIMIT})"
     t = f"CAST({text} AS VARCHAR)"
     return f"CASE WHEN {t} IS NOT NULL THEN 'sha256:' || left(sha256({t}), 16) || ' (' || length({t}) || ' chars)' END"
 
 
-def rejects_sql(checked: Checked, label, where: str = "TRUE") -> list[str]:
+def rejects_sql(checked: Checked, label, where: str = "TRUE", policy: str = "keep") -> list[str]:
     """SELECTs of (row_number, column, value, reason_code, reason), one per column with problems.
 
     `label(i, col)` gives the SQL expression of the "column" value (a child adds its line number).
@@ -156,13 +159,15 @@ def rejects_sql(checked: Checked, label, where: str = "TRUE") -> list[str]:
         p = checked.p(i)
         out.append(
             f'SELECT _row_number AS row_number, {label(i, col)} AS "column", '
-            f"{kept_value_sql(checked.s(i), col.pii)} AS value, {p} AS reason_code, "
+            f"{kept_value_sql(checked.s(i), col.pii, policy)} AS value, {p} AS reason_code, "
             f"{reason_sql(col, p)} AS reason FROM {qi(checked.table)} WHERE {p} IS NOT NULL AND {where}"
         )
     return out
 
 
-def duplicates_sql(checked: Checked, key: tuple[str, ...], modified: str | None, eligible: str) -> str | None:
+def duplicates_sql(
+    checked: Checked, key: tuple[str, ...], modified: str | None, eligible: str, policy: str = "keep"
+) -> str | None:
     """SELECT of duplicate_key rejects among `eligible` rows: keep the latest modified, then the last row."""
     if not key:
         return None
@@ -182,7 +187,7 @@ def duplicates_sql(checked: Checked, key: tuple[str, ...], modified: str | None,
         + "last row)"
     )
     return (
-        f'SELECT _row_number AS row_number, {label} AS "column", {kept_value_sql(value, pii)} AS value, '
+        f'SELECT _row_number AS row_number, {label} AS "column", {kept_value_sql(value, pii, policy)} AS value, '
         f"'duplicate_key' AS reason_code, '{why}' AS reason FROM ("
         f"SELECT *, row_number() OVER ({window}) AS rn, first_value(_row_number) OVER ({window}) AS kept "
         f"FROM {qi(checked.table)} WHERE {eligible}) WHERE rn > 1"

@@ -110,7 +110,7 @@ def stage_table(ctx: StepContext, con: duckdb.DuckDBPyConnection, system: str, t
         temp = f"_mv_load_{i}"
         with local_file(ctx.lake, entry.raw_path) as path:
             try:
-                result = _load_one(con, path, source, tdef, temp, entry.name)
+                result = _load_one(con, path, source, tdef, temp, entry.name, ctx.settings.rejected_values)
             except FileFault as fault:
                 reason = Reason(fault.code, fault.message, entry.key, fault.row, fault.column)
                 qkey = ctx.quarantine.put(path, site, date, entry.sha256, entry.name, reason)
@@ -195,11 +195,13 @@ def _content_modified(con, temp: str, tdef: TableDef):
 NOT_THE_FILES_FAULT = (duckdb.InterruptException, duckdb.OutOfMemoryException, duckdb.IOException)
 
 
-def _load_one(con, path, source: SourceDef, tdef: TableDef, temp: str, name: str) -> LoadResult:
+def _load_one(
+    con, path, source: SourceDef, tdef: TableDef, temp: str, name: str, rejected_values: str
+) -> LoadResult:
     """load_file, with an unexpected SQL failure on this file made its own fault (`load_failed`): one
     file's problem never fails the other files of its table."""
     try:
-        return load_file(con, path, source, tdef, temp, name=name)
+        return load_file(con, path, source, tdef, temp, name=name, rejected_values=rejected_values)
     except NOT_THE_FILES_FAULT:
         raise
     except duckdb.Error as exc:
