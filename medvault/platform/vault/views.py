@@ -13,7 +13,7 @@ Views, not tables: they follow every load at no load cost; the marts and checks 
 
 from __future__ import annotations
 
-from medvault.platform.vault.kinds.satellite import seen_table
+from medvault.platform.vault.kinds.satellite import META, payload_columns, seen_table
 from medvault.platform.vault.model import HISTORISED, SCHEMA, VaultModel, VaultObject, hash_column, table_name
 from medvault.platform.warehouse import quote_ident as q
 
@@ -28,8 +28,8 @@ def current_view(satellite: str) -> str:
 
 def _history_sql(obj: VaultObject) -> str:
     key = q(hash_column(obj.parent))
-    meta = "effective_ts, load_ts, record_source, _site, _date"
-    payload = [c for c, _ in obj.columns if c not in {obj.columns[0][0], "hashdiff"} and c not in meta]
+    meta = ", ".join(c for c, _ in META)
+    payload = payload_columns(obj)  # by position: a payload column may be named like part of a META one
     return f"""
         WITH versions AS (
             SELECT {key}, hashdiff, {meta} FROM {table_name(obj.name)}

@@ -14,7 +14,7 @@ from medvault.platform.rules.models import Rules
 from medvault.platform.vault.batch import hk
 from medvault.platform.vault.hashing import HASH_SQL_TYPE
 from medvault.platform.vault.kinds.keyed import order_key
-from medvault.platform.vault.kinds.satellite import META, SatelliteKind
+from medvault.platform.vault.kinds.satellite import META, SatelliteKind, payload_columns
 from medvault.platform.vault.model import VaultModel, VaultObject, hash_column
 from medvault.platform.warehouse import quote_ident as q
 
@@ -62,7 +62,7 @@ class EffectivityKind(SatelliteKind):
         return out
 
     def source_rows(self, model: VaultModel, obj: VaultObject, i: int, table: str) -> str:
-        partners = [c for c, _ in obj.columns[2 : len(obj.columns) - len(META)]]
+        partners = payload_columns(obj)
         hubs = [c.removeprefix("hk_") for c in partners]
         batch_cols = [hk("hub_" + h) for h in hubs]
         hashdiff = "unhex(md5(" + " || '||' || ".join(f"COALESCE(hex({c}), '^^')" for c in batch_cols) + "))"

@@ -34,6 +34,11 @@ META = [("effective_ts", "TIMESTAMP"), ("load_ts", "TIMESTAMP"), ("record_source
 META += [("_site", "VARCHAR"), ("_date", "DATE")]
 
 
+def payload_columns(obj: VaultObject) -> list[str]:
+    """A historised table's payload: its columns between the key and hashdiff and the META columns."""
+    return [c for c, _ in obj.columns[2 : len(obj.columns) - len(META)]]
+
+
 def feeds_of(rules: Rules, name: str) -> list[tuple[int, SatelliteLoad]]:
     """(load index, its declaration of the satellite) for every load feeding `name`."""
     return [
@@ -79,7 +84,7 @@ class SatelliteKind:
     def source_rows(self, model: VaultModel, obj: VaultObject, i: int, table: str) -> str:
         """The batch's rows as (hk, effective_ts, hashdiff, payload..., record_source, _site, _date, _order)."""
         types = dict(obj.columns)
-        payload = [c for c, _ in obj.columns[2 : len(obj.columns) - len(META)]]
+        payload = payload_columns(obj)
         parent = hk(obj.parent)
         return (
             f"SELECT {parent} AS hk, effective_ts, {hd(obj.name)} AS hashdiff, "
@@ -90,7 +95,7 @@ class SatelliteKind:
     def load_sql(self, model: VaultModel, obj: VaultObject, batches) -> list[tuple[str, str | None]] | None:
         """Statements (sql, what its row count is): classify the batch's new versions, then insert the
         changes into the satellite ("inserted") and the repeats into its `__seen` table ("seen")."""
-        payload = [c for c, _ in obj.columns[2 : len(obj.columns) - len(META)]]
+        payload = payload_columns(obj)
         parts = [self.source_rows(model, obj, i, table) for i, table in batches]
         if not parts:
             return None
