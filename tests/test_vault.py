@@ -475,3 +475,17 @@ def test_balance_checks_fail_when_the_vault_does_not_hold_the_batch(con):
     with hashed_batches(con, model, ["sat_event_study_details"], "site_a", D1) as batches:
         twice = check_object(con, model, "sat_event_study_details", batches, 1, 0)
     assert not twice.passed and twice.metadata["duplicate_versions"] == 1
+
+
+def test_history_view_keeps_a_payload_column_named_like_part_of_a_lineage_column():
+    from dataclasses import replace as swap
+
+    from medvault.platform.vault.model import compile_vault
+    from medvault.platform.vault.views import _history_sql
+
+    obj = compile_vault(make_rules()).objects["sat_event_study_details"]
+    named = swap(
+        obj, columns=obj.columns[:2] + (("date", "VARCHAR"), ("source", "VARCHAR")) + obj.columns[2:]
+    )
+    select = _history_sql(named).rsplit("FROM changes", 1)[0]
+    assert 'p."date"' in select and 'p."source"' in select
