@@ -68,6 +68,11 @@ class VaultModel:
         return self.rules.vault.loads[i]
 
 
+def feeding(rules: Rules, fed) -> tuple[int, ...]:
+    """Indexes of the rule loads `fed(load)` says feed an object: every kind's `feeds`."""
+    return tuple(i for i, load in enumerate(rules.vault.loads) if fed(load))
+
+
 def _column_defs(rules: Rules, source: str) -> list[tuple[str, ColumnDef, str | None]]:
     """(version, column, modified column) for every version that declares `source` (table or child)."""
     system, table = source.split(".", 1)

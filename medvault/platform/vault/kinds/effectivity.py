@@ -15,7 +15,7 @@ from medvault.platform.vault.batch import hk
 from medvault.platform.vault.hashing import HASH_SQL_TYPE
 from medvault.platform.vault.kinds.keyed import order_key
 from medvault.platform.vault.kinds.satellite import META, SatelliteKind, payload_columns
-from medvault.platform.vault.model import VaultModel, VaultObject, hash_column
+from medvault.platform.vault.model import VaultModel, VaultObject, feeding, hash_column
 from medvault.platform.warehouse import quote_ident as q
 
 
@@ -35,10 +35,8 @@ class EffectivityKind(SatelliteKind):
             if not link.driving_key:
                 continue
             partners = [h for h in link.hubs if h != link.driving_key]
-            feeds = tuple(
-                i
-                for i, load in enumerate(rules.vault.loads)
-                if link.name in load.links and link.driving_key in load.hubs
+            feeds = feeding(
+                rules, lambda load, link=link: link.name in load.links and link.driving_key in load.hubs
             )
             columns = (
                 [(hash_column(link.driving_key), HASH_SQL_TYPE), ("hashdiff", HASH_SQL_TYPE)]

@@ -6,7 +6,7 @@ from medvault.platform.rules.models import Rules
 from medvault.platform.vault.batch import bk, hk
 from medvault.platform.vault.hashing import HASH_SQL_TYPE
 from medvault.platform.vault.kinds.keyed import insert_if_absent
-from medvault.platform.vault.model import RESERVED, VaultModel, VaultObject, hash_column
+from medvault.platform.vault.model import RESERVED, VaultModel, VaultObject, feeding, hash_column
 
 
 class HubKind:
@@ -27,7 +27,7 @@ class HubKind:
             description = hub.description or (
                 f"Hub of the {hub.family} family, keyed by site + {', '.join(hub.business_key)}."
             )
-            feeds = tuple(i for i, load in enumerate(rules.vault.loads) if hub.name in load.hubs)
+            feeds = feeding(rules, lambda load, name=hub.name: name in load.hubs)
             out.append(
                 VaultObject(
                     hub.name, self.name, description, tuple(columns), feeds, hash_key=hash_column(hub.name)

@@ -6,7 +6,7 @@ from medvault.platform.rules.models import Rules
 from medvault.platform.vault.batch import hk
 from medvault.platform.vault.hashing import HASH_SQL_TYPE
 from medvault.platform.vault.kinds.keyed import insert_if_absent
-from medvault.platform.vault.model import VaultModel, VaultObject, hash_column
+from medvault.platform.vault.model import VaultModel, VaultObject, feeding, hash_column
 
 
 class LinkKind:
@@ -26,7 +26,7 @@ class LinkKind:
                 + [("site", "VARCHAR"), ("load_ts", "TIMESTAMP"), ("record_source", "VARCHAR")]
             )
             description = link.description or f"Link between {', '.join(link.hubs)}."
-            feeds = tuple(i for i, load in enumerate(rules.vault.loads) if link.name in load.links)
+            feeds = feeding(rules, lambda load, name=link.name: name in load.links)
             out.append(
                 VaultObject(
                     link.name, self.name, description, tuple(columns), feeds, hash_key=hash_column(link.name)

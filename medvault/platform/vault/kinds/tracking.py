@@ -11,7 +11,7 @@ from __future__ import annotations
 from medvault.platform.rules.models import Rules
 from medvault.platform.vault.batch import hk
 from medvault.platform.vault.hashing import HASH_SQL_TYPE
-from medvault.platform.vault.model import VaultModel, VaultObject, hash_column, table_name
+from medvault.platform.vault.model import VaultModel, VaultObject, feeding, hash_column, table_name
 from medvault.platform.warehouse import quote_ident as q
 
 
@@ -28,7 +28,7 @@ class TrackingKind:
         for hub in rules.vault.hubs.values():
             if not hub.record_tracking:
                 continue
-            feeds = tuple(i for i, load in enumerate(rules.vault.loads) if hub.name in load.hubs)
+            feeds = feeding(rules, lambda load, name=hub.name: name in load.hubs)
             columns = (
                 (hash_column(hub.name), HASH_SQL_TYPE),
                 ("_date", "DATE"),

@@ -12,7 +12,7 @@ from medvault.platform.rules.models import Rules
 from medvault.platform.vault.batch import hk
 from medvault.platform.vault.hashing import HASH_SQL_TYPE
 from medvault.platform.vault.kinds.keyed import insert_if_absent
-from medvault.platform.vault.model import VaultModel, VaultObject, hash_column, staged_type
+from medvault.platform.vault.model import VaultModel, VaultObject, feeding, hash_column, staged_type
 from medvault.platform.warehouse import quote_ident as q
 
 
@@ -32,7 +32,7 @@ class TransactionKind:
                 continue
             if len(set(link.hubs)) != len(link.hubs):
                 raise ValueError(f"{link.name}: a hub appears twice")
-            feeds = tuple(i for i, load in enumerate(rules.vault.loads) if link.name in load.links)
+            feeds = feeding(rules, lambda load, name=link.name: name in load.links)
             sources = {rules.vault.loads[i].source for i in feeds}
             columns = (
                 [(hash_column(link.name), HASH_SQL_TYPE)]
