@@ -16,11 +16,11 @@ $(BIN)/medvault: pyproject.toml
 
 install: $(BIN)/medvault
 
-# The SFTP tests start a real OpenSSH sshd on loopback.
+# The SFTP tests start a real OpenSSH sshd on loopback; DCMTK's dcmdump cross-checks stamped images.
 system-deps:
-	@test -x /usr/sbin/sshd || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client; \
-	  else echo "install OpenSSH server: sudo apt-get install -y openssh-server" >&2; exit 1; fi; }
+	@{ test -x /usr/sbin/sshd && command -v dcmdump >/dev/null; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client dcmtk; \
+	  else echo "install OpenSSH server and DCMTK: sudo apt-get install -y openssh-server dcmtk" >&2; exit 1; fi; }
 
 demo: install
 	$(BIN)/medvault demo
@@ -50,6 +50,7 @@ bench: install system-deps
 	$(BIN)/python benchmarks/runs.py
 	$(BIN)/python benchmarks/memory.py
 	$(BIN)/python benchmarks/vault_load.py
+	$(BIN)/python benchmarks/dicom.py
 
 clean:
 	rm -rf $(MEDVAULT_HOME)

@@ -15,13 +15,16 @@ from medvault.assets.ops import sites_fresh
 from medvault.assets.partitions import site_date_partitions
 from medvault.assets.pit import build_pit_asset
 from medvault.assets.reference import build_reference_asset
-from medvault.jobs import freshness_job, ingest_job, marts_job, strays_job
+from medvault.jobs import dicom_reprocess_job, freshness_job, ingest_job, marts_job, strays_job
 from medvault.platform.config import Settings, keep_files_private
 from medvault.resources import RESOURCE_KEY, build_engine
+from medvault.resources.mail import SMTP_KEY, build_smtp
 from medvault.schedules.marts import nightly_marts_schedule
+from medvault.schedules.notify import build_digest_schedule, user_digest_job
 from medvault.schedules.ops import freshness_schedule
 from medvault.sensors.ingest import build_drop_sensor
 from medvault.sensors.marts import marts_refresh_sensor
+from medvault.sensors.notify import admin_run_failure_email
 from medvault.sensors.ops import dead_runs_sensor
 
 
@@ -43,10 +46,10 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             *filter(None, [build_pit_asset(engine.vault), build_reference_asset(engine.rules)]),
         ],
         asset_checks=[sites_fresh],
-        jobs=[ingest_job, marts_job, strays_job, freshness_job],
-        sensors=[*sensors, marts_refresh_sensor, dead_runs_sensor],
-        schedules=[nightly_marts_schedule, freshness_schedule],
-        resources={RESOURCE_KEY: engine},
+        jobs=[ingest_job, marts_job, strays_job, freshness_job, dicom_reprocess_job, user_digest_job],
+        sensors=[*sensors, marts_refresh_sensor, dead_runs_sensor, admin_run_failure_email],
+        schedules=[nightly_marts_schedule, freshness_schedule, build_digest_schedule(settings.digest_cron)],
+        resources={RESOURCE_KEY: engine, SMTP_KEY: build_smtp(settings)},
     )
 
 

@@ -2,19 +2,19 @@
 
 One step, not one per layer, because every part writes through the single warehouse writer anyway, and
 because a table that received nothing is simply not materialized (its output is skipped) without
-skipping the layers after it. Inside the step: stage the selected tables, then the DICOM slice, then
-the vault objects (not from a table whose staging failed in this run).
+skipping the layers after it. Inside the step: stage the selected tables, then the DICOM slice (instances,
+series, studies) and the image delivery, then the vault objects (not from a table whose staging failed in this run).
 """
 
 import dagster as dg
 
-from medvault.assets.dicom import DICOM_INSTANCES, dicom_specs
+from medvault.assets.dicom import DICOM_DELIVERED, DICOM_STEP_KEYS, dicom_specs
 from medvault.assets.ingest import staging_specs
 from medvault.assets.partitions import WAREHOUSE_POOL
 from medvault.assets.results import results, step_context
 from medvault.assets.vault import vault_check_specs, vault_specs
 from medvault.platform.rules import Rules
-from medvault.platform.steps import dicom, stage, vault
+from medvault.platform.steps import deliver, dicom, stage, vault
 from medvault.platform.steps.context import Engine
 from medvault.platform.steps.stage import StepRefused
 from medvault.platform.vault.model import VaultModel
@@ -22,11 +22,18 @@ from medvault.platform.vault.model import VaultModel
 LOAD_OP = "load"
 
 
+def _selected(step, selected: set) -> object:
+    """The step's results for the selected assets only (a step writing several tables may be subset)."""
+    step.tables = [t for t in step.tables if dg.AssetKey(list(t.table)) in selected]
+    step.checks = [c for c in step.checks if dg.AssetKey(list(c.table)) in selected]
+    return step
+
+
 def build_load_asset(
     rules: Rules, model: VaultModel, partitions: dg.PartitionsDefinition
 ) -> dg.AssetsDefinition:
     staging, staging_checks = staging_specs(rules)
-    images, image_checks = dicom_specs()
+    images, image_checks = dicom_specs(rules)
 
     @dg.multi_asset(
         name=LOAD_OP,
@@ -47,8 +54,11 @@ def build_load_asset(
                 raise dg.Failure(str(exc)) from None
             yield from results(staged)
             failures += staged.failures
-            if DICOM_INSTANCES in context.selected_asset_keys:
-                yield from results(dicom.run(ctx))
+            if DICOM_STEP_KEYS & context.selected_asset_keys:
+                yield from results(_selected(dicom.run(ctx), context.selected_asset_keys))
+            if DICOM_DELIVERED in context.selected_asset_keys:
+                delivered = deliver.run(ctx)
+                yield from results(delivered)
             names = {k[1] for k in keys if k[0] == "vault"}
             checked = {asset[1] for asset, _ in checks if asset[0] == "vault"}
             if names or checked:  # a check alone reloads its object: idempotent, so it inserts nothing new

@@ -62,6 +62,16 @@ def dicom() -> dg.TableSchema:
     return dg.TableSchema(columns=cols)
 
 
+def dicom_aggregate(columns: dict[str, tuple[str, str]]) -> dg.TableSchema:
+    """`dicom.series` / `dicom.studies`: their columns (type, doc) and the partition lineage."""
+    cols = [dg.TableColumn(n, t.split()[0], description=d) for n, (t, d) in columns.items()]
+    cols += [
+        dg.TableColumn(n, t, description=LINEAGE[n])
+        for n, t in (("_site", "VARCHAR"), ("_date", "DATE"), ("_loaded_at", "TIMESTAMP"))
+    ]
+    return dg.TableSchema(columns=cols)
+
+
 VAULT_DOCS = {
     "site": "tenant: the site whose ids these are (part of every hash key)",
     "load_ts": "when this row was loaded (UTC)",

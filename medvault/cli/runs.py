@@ -79,6 +79,23 @@ def cmd_status(args) -> int:
     return 0
 
 
+def _send_digest(s) -> None:
+    """The users' digest of what the demo delivered (to the SMTP server, else the outbox folder)."""
+    from medvault.recovery import process_tags
+    from medvault.runner import QUIET
+    from medvault.schedules.notify import DIGEST_JOB
+
+    instance, defs = instance_and_defs(s)
+    outcome = defs.resolve_job_def(DIGEST_JOB).execute_in_process(
+        instance=instance,
+        run_config=QUIET,
+        tags={"medvault/launched_by": "demo", **process_tags()},
+        raise_on_error=False,
+    )
+    where = s.smtp.host and f"smtp://{s.smtp.host}:{s.smtp.port}" or str(s.smtp.outbox)
+    print(f"users' digest {'sent to ' + where if outcome.success else 'failed (see the run in the UI)'}")
+
+
 def cmd_demo(args) -> int:
     s = settings()
     s.ensure_folders()
@@ -96,6 +113,7 @@ def cmd_demo(args) -> int:
     started = time.monotonic()
     cmd_generate(gen)
     code = cmd_run(argparse.Namespace(settle=2.0, full=False))
+    _send_digest(s)
     cmd_status(args)
     print(
         f"\ndemo finished in {time.monotonic() - started:.1f}s. Open the UI with `make dev` "

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from medvault.platform.notify.smtp import SECURITIES, SmtpSettings
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -90,6 +92,50 @@ SETTINGS: tuple[Setting, ...] = (
         "Memory one warehouse connection may use before DuckDB spills to disk (next to the warehouse file): "
         "staging a large file stays within it.",
     ),
+    Setting(
+        "MEDVAULT_DELIVERY",
+        "$MEDVAULT_HOME/delivery",
+        "Delivery store of the DICOM image pipeline (a folder, s3://bucket/prefix or sftp://host/path): "
+        "stamped, renamed copies under <destination>/<form><field>/, error logs under error_logs/.",
+    ),
+    Setting(
+        "MEDVAULT_PSEUDONYM_KEY",
+        "",
+        "Secret of the keyed pseudonyms (HMAC-SHA256) in delivery names; empty: a random key kept in "
+        "$MEDVAULT_HOME/secrets/pseudonym.key (owner-only), made on first use.",
+    ),
+    Setting(
+        "MEDVAULT_UI_URL",
+        "http://127.0.0.1:3000",
+        "Base address of the Dagster UI, for the run links in admin e-mails.",
+    ),
+    Setting(
+        "MEDVAULT_SMTP_HOST",
+        "",
+        "SMTP server for admin and user e-mails; empty: every e-mail is written to MEDVAULT_MAIL_OUTBOX.",
+    ),
+    Setting("MEDVAULT_SMTP_PORT", "", "SMTP port; empty: 25 (none), 587 (starttls) or 465 (ssl)."),
+    Setting("MEDVAULT_SMTP_SECURITY", "starttls", "SMTP transport security: none, starttls or ssl."),
+    Setting("MEDVAULT_SMTP_USER", "", "SMTP login user (no login when empty)."),
+    Setting(
+        "MEDVAULT_SMTP_PASSWORD",
+        "",
+        "SMTP password (environment only; read by the SMTP resource as dg.EnvVar).",
+    ),
+    Setting(
+        "MEDVAULT_SMTP_CA_FILE",
+        "",
+        "CA bundle to verify the SMTP server's certificate (default: the system's).",
+    ),
+    Setting("MEDVAULT_MAIL_FROM", "medvault@localhost", "Sender address of medvault's e-mails."),
+    Setting(
+        "MEDVAULT_MAIL_OUTBOX",
+        "$MEDVAULT_HOME/outbox",
+        "Folder the e-mails are written to (.eml) when no SMTP host is set.",
+    ),
+    Setting(
+        "MEDVAULT_DIGEST_CRON", "0 6 * * *", "When the users' digest of delivered images is sent (cron, UTC)."
+    ),
     Setting("MEDVAULT_S3_BUCKET", "", "S3 drop bucket (s3 store)."),
     Setting("MEDVAULT_S3_PREFIX", "", "Key prefix of the drop root inside the bucket."),
     Setting("MEDVAULT_S3_ENDPOINT_URL", "", "S3 endpoint for MinIO/Ceph/moto; empty for AWS."),
@@ -134,7 +180,7 @@ def env(name: str, environ: Mapping[str, str] | None = None) -> str:
     return _expand(raw, home)
 
 
-SECRET_WORDS = ("SECRET", "PASSPHRASE", "KEY_ID", "PASSWORD", "TOKEN")
+SECRET_WORDS = ("SECRET", "PASSPHRASE", "KEY_ID", "PASSWORD", "TOKEN", "PSEUDONYM_KEY")
 _USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)([^@/]*)@", re.IGNORECASE)
 
 
@@ -196,6 +242,34 @@ def _float(name: str, text: str) -> float:
         raise SettingsError(f"{name} must be a number, got {text!r}") from None
 
 
+_DEFAULT_SMTP_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
+
+
+def _smtp(get) -> SmtpSettings:
+    security = _choice("MEDVAULT_SMTP_SECURITY", get("MEDVAULT_SMTP_SECURITY"), SECURITIES)
+    port_text = get("MEDVAULT_SMTP_PORT")
+    port = _int("MEDVAULT_SMTP_PORT", port_text) if port_text else _DEFAULT_SMTP_PORTS[security]
+    try:
+        return SmtpSettings(
+            host=get("MEDVAULT_SMTP_HOST"),
+            port=port,
+            security=security,
+            user=get("MEDVAULT_SMTP_USER"),
+            password=get("MEDVAULT_SMTP_PASSWORD"),
+            sender=get("MEDVAULT_MAIL_FROM"),
+            outbox=Path(get("MEDVAULT_MAIL_OUTBOX")).resolve(),
+            ca_file=get("MEDVAULT_SMTP_CA_FILE"),
+        )
+    except ValueError as exc:
+        raise SettingsError(f"SMTP settings: {exc}") from None
+
+
+def _cron(name: str, text: str) -> str:
+    if len(text.split()) != 5:
+        raise SettingsError(f"{name} must be a cron expression of five fields, got {text!r}")
+    return text
+
+
 @dataclass(frozen=True)
 class S3Settings:
     bucket: str = ""
@@ -236,6 +310,11 @@ class Settings:
     duckdb_memory_limit: str = "1GB"
     pool_wait_seconds: float = 3600.0
     rejected_values: str = "keep"
+    delivery: Path | str = ""
+    pseudonym_key: str = field(default="", repr=False)  # a secret: never printed
+    ui_url: str = "http://127.0.0.1:3000"
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    digest_cron: str = "0 6 * * *"
     s3: S3Settings = field(default_factory=S3Settings)
     sftp: SftpSettings = field(default_factory=SftpSettings)
 
@@ -276,6 +355,11 @@ class Settings:
                 "MEDVAULT_REJECTED_VALUES", get("MEDVAULT_REJECTED_VALUES"), REJECTED_VALUES
             ),
             duckdb_memory_limit=_memory("MEDVAULT_DUCKDB_MEMORY_LIMIT", get("MEDVAULT_DUCKDB_MEMORY_LIMIT")),
+            delivery=location(get("MEDVAULT_DELIVERY")),
+            pseudonym_key=get("MEDVAULT_PSEUDONYM_KEY"),
+            ui_url=get("MEDVAULT_UI_URL").rstrip("/"),
+            smtp=_smtp(get),
+            digest_cron=_cron("MEDVAULT_DIGEST_CRON", get("MEDVAULT_DIGEST_CRON")),
             s3=S3Settings(
                 bucket=get("MEDVAULT_S3_BUCKET"),
                 prefix=get("MEDVAULT_S3_PREFIX"),
@@ -305,6 +389,26 @@ class Settings:
         """The folders of the embedded default this configuration uses (remote locations excluded)."""
         folders = [self.home, self.drops, self.dagster_home, self.warehouse.parent]
         return folders + [p for p in (self.lake, self.quarantine) if isinstance(p, Path)]
+
+    def pseudonym_secret(self) -> bytes:
+        """The pseudonym key: MEDVAULT_PSEUDONYM_KEY, else a random key made once under the home folder
+        (owner-only), so pseudonyms stay stable across runs of the embedded default."""
+        if self.pseudonym_key:
+            return self.pseudonym_key.encode()
+        path = self.home / "secrets" / "pseudonym.key"
+        if not path.exists():
+            import secrets
+
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            import contextlib
+
+            tmp = path.with_suffix(f".{os.getpid()}.part")
+            tmp.write_text(secrets.token_hex(32))
+            os.chmod(tmp, 0o600)
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)  # never replace a key another process made first
+            tmp.unlink(missing_ok=True)
+        return path.read_text().strip().encode()
 
     def ensure_folders(self) -> None:
         """Create the local folders owner-only (0700): they hold patient data."""

@@ -21,6 +21,7 @@ class LayerCounts:
     tables: dict[str, int] = field(default_factory=dict)  # "schema.table" -> rows
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     reject_reasons: dict[str, int] = field(default_factory=dict)
+    deliveries: dict[str, int] = field(default_factory=dict)  # image pipeline status -> files
 
 
 def collect(con: duckdb.DuckDBPyConnection) -> LayerCounts:
@@ -29,6 +30,7 @@ def collect(con: duckdb.DuckDBPyConnection) -> LayerCounts:
     counts.rows_received, counts.rows_loaded, counts.rows_rejected = reports.tabular_rows()
     counts.quarantine_reasons = reports.quarantine_reasons()
     counts.reject_reasons = reports.reject_reasons()
+    counts.deliveries = Ledger(con).pipeline.status_counts()
     tables = con.execute(
         "SELECT table_schema, table_name FROM information_schema.tables "
         f"WHERE table_schema IN {DATA_ZONES} AND table_type = 'BASE TABLE' ORDER BY 1, 2"
@@ -56,6 +58,8 @@ def summarize(con: duckdb.DuckDBPyConnection) -> str:
             else "  (DOES NOT RECONCILE)"
         ),
         *(f"      {code:44} {n}" for code, n in c.reject_reasons.items()),
+        "Images delivered (ops.pipeline_file)",
+        *(f"  {status:16}: {n}" for status, n in c.deliveries.items()),
         "Rows per layer",
     ]
     by_zone: dict[str, int] = {}

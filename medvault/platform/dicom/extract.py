@@ -1,8 +1,10 @@
 """Headers of many DICOM files into a DataFrame, and the `dicom.instances` (site, date) slice.
 
-pydicom parsing is CPU-bound (NOTES: ~400-1,100 files/s per process; threads barely help), so large
-batches go through a process pool (spawned workers: forking a threaded Dagster process is unsafe) and
-small ones through a plain loop, where a pool's start-up would cost more than it saves.
+Header reads are CPU-bound, but the fast path (fast.py) makes them cheap: a plain loop turns ~8,000
+files/s into rows on one core here. A pool's spawned workers (forking a threaded Dagster process is
+unsafe) take ~1.5 s to start, since importing this package imports pandas, and the parent still
+unpickles every row: measured on 2 cores, a 2-worker pool was slower up to 10,000 files and only matched
+the loop at 30,000. So only batches beyond that (backfills, on machines with more cores) use a pool.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import pandas as pd
 
 from medvault.platform.dicom.header import DicomFault, read_header
 from medvault.platform.warehouse import transaction
+
+# the system and table of DICOM files in the ledger (the rules' `format: dicom` source)
+DICOM_SYSTEM, DICOM_TABLE = "dicom", "instances"
 
 # column -> DuckDB type; the DataFrame of extract_rows has exactly these columns in this order
 COLUMNS: dict[str, str] = {
@@ -42,8 +47,14 @@ COLUMNS: dict[str, str] = {
     "bits_allocated": "INTEGER",
     "number_of_frames": "INTEGER",
     "transfer_syntax": "VARCHAR",
+    "body_part": "VARCHAR",
+    "accession_number": "VARCHAR",
+    "study_description": "VARCHAR",
     "patient_id": "VARCHAR",  # PII
     "file_size": "BIGINT",
+    "file_id": "BIGINT",
+    "scan_id": "INTEGER",
+    "pipeline_uid": "VARCHAR",
     "_sha256": "VARCHAR",
     "_source_key": "VARCHAR",
 }
@@ -70,13 +81,19 @@ COLUMN_DOCS: dict[str, str] = {
     "bits_allocated": "BitsAllocated (0028,0100)",
     "number_of_frames": "NumberOfFrames (0028,0008), 1 when absent",
     "transfer_syntax": "TransferSyntaxUID (0002,0010)",
+    "body_part": "BodyPartExamined (0018,0015)",
+    "accession_number": "AccessionNumber (0008,0050)",
+    "study_description": "StudyDescription (0008,1030)",
     "patient_id": "PatientID (0010,0020); patient identifier (pii)",
     "file_size": "bytes of the image file",
+    "file_id": "FileID of the image pipeline (ops.pipeline_file.id, seed 004)",
+    "scan_id": "ScanID: the (study, series) of the file, from 1",
+    "pipeline_uid": "pipeline UID stamped into the delivered copy: <uid root>.<file id>.<scan id>",
 }
 _INT_COLUMNS = [c for c, t in COLUMNS.items() if t in ("INTEGER", "BIGINT")]
 _NOT_NULL = {"sop_instance_uid", "study_uid", "series_uid", "sop_class_uid", "_sha256", "_source_key"}
 
-PROCESS_THRESHOLD = 256  # files; below this a plain loop is faster than starting workers
+PROCESS_THRESHOLD = 30_000  # files; below this a plain loop is faster than starting workers (see above)
 MAX_WORKERS = 8
 
 FileItem = tuple[str, str, Path]  # (sha256, source key, local path)
@@ -149,8 +166,18 @@ def instances_ddl() -> str:
 
 
 def ensure_instances_table(con) -> None:
+    """The table, with every column of COLUMNS (a warehouse made before a column existed gets it)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS dicom")
     con.execute(instances_ddl())
+    present = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'dicom' AND table_name = 'instances'"
+        ).fetchall()
+    }
+    for column, sql_type in COLUMNS.items():
+        if column not in present:
+            con.execute(f'ALTER TABLE dicom.instances ADD COLUMN "{column}" {sql_type}')
 
 
 def write_instances(con, site: str, day: date | str, df: pd.DataFrame) -> int:

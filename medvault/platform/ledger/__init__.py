@@ -1,5 +1,5 @@
 """The ledger: the one owner of the `ops` schema (file manifest and history, rejected rows, watermarks,
-load audit). Every other module reads and writes the platform's bookkeeping through `Ledger`.
+load audit, delivery tracking). Every other module reads and writes the platform's bookkeeping through `Ledger`.
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import duckdb
 
 from medvault.platform.ledger.audit import LoadAudit, LoadRecord
 from medvault.platform.ledger.files import FileEntry, FileLedger, FileRef, QuarantinedFile, RowCounts
+from medvault.platform.ledger.pipeline import PipelineFile, PipelineLedger, Scan
 from medvault.platform.ledger.reports import LedgerReports, Reconciliation
 from medvault.platform.ledger.rows import RejectionLedger, WatermarkLedger
 from medvault.platform.ledger.schema import ensure_ops
@@ -33,6 +34,7 @@ class Ledger:
         self.watermarks = WatermarkLedger(con)
         self.audit = LoadAudit(con)
         self.reports = LedgerReports(con)
+        self.pipeline = PipelineLedger(con)
 
     def purge_site(self, site: str) -> dict[str, int]:
         """Remove every bookkeeping row of a site (for `medvault sites remove --purge`); rows per table."""
@@ -40,6 +42,14 @@ class Ledger:
         for table in ("file_manifest", "file_events", "rejected_rows", "watermarks", "load_audit"):
             rows = self.con.execute(f"DELETE FROM ops.{table} WHERE site = ? RETURNING 1", [site]).fetchall()
             out[f"ops.{table}"] = len(rows)
+        files = "SELECT id FROM ops.pipeline_file WHERE site = ?"
+        for table in ("pipeline_file_dicom", "pipeline_file_events"):
+            rows = self.con.execute(
+                f"DELETE FROM ops.{table} WHERE file_id IN ({files}) RETURNING 1", [site]
+            ).fetchall()
+            out[f"ops.{table}"] = len(rows)
+        rows = self.con.execute("DELETE FROM ops.pipeline_file WHERE site = ? RETURNING 1", [site]).fetchall()
+        out["ops.pipeline_file"] = len(rows)
         return out
 
 
@@ -52,6 +62,9 @@ __all__ = [
     "SUPERSEDED",
     "FileEntry",
     "FileRef",
+    "PipelineFile",
+    "PipelineLedger",
+    "Scan",
     "Ledger",
     "LoadRecord",
     "QuarantinedFile",

@@ -117,6 +117,19 @@ class FileLedger:
         ).fetchall()
         return [FileEntry(*row) for row in rows]
 
+    def images(self, site: str, date: str, system: str) -> list[tuple[FileEntry, str | None, str | None]]:
+        """The partition's image files for the delivery pipeline, each with its quarantine reason code and
+        reason (None when loaded): files of the DICOM system, and files named as images that were
+        quarantined before being identified (a text file named .dcm)."""
+        rows = self.con.execute(
+            f"""SELECT {_COLUMNS}, reason_code, reason FROM ops.file_manifest
+                WHERE site = ? AND date = ? AND status IN (?, ?)
+                  AND (system = ? OR (status = ? AND regexp_matches(lower(key), '\\.(dcm|dicom)$')))
+                ORDER BY key""",
+            [site, date, LOADED, QUARANTINED, system, QUARANTINED],
+        ).fetchall()
+        return [(FileEntry(*row[:-2]), row[-2], row[-1]) for row in rows]
+
     def get(self, ref: FileRef) -> FileEntry | None:
         row = self.con.execute(
             f"SELECT {_COLUMNS} FROM ops.file_manifest WHERE {_REF_WHERE}", _ref_params(ref)

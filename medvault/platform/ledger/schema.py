@@ -5,7 +5,9 @@
 - `rejected_rows`: rows a validation rule refused, with the file, row, column and reason;
 - `watermarks`: the newest modified time loaded per (site, system, table);
 - `load_audit`: what each step wrote per target table and partition (rows in, rows inserted, rows the
-  vault knew already, run, time).
+  vault knew already, run, time);
+- `pipeline`, `pipeline_file`, `pipeline_file_dicom`, `pipeline_file_events`: seed 004's delivery tracking
+  (see `pipeline.py`).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import weakref
 
 import duckdb
 
-from medvault.platform.ledger.statuses import FILE_STATUSES
+from medvault.platform.ledger.statuses import FILE_STATUSES, PIPELINE_STATUSES
 
 _STATUS_CHECK = ", ".join(f"'{s}'" for s in FILE_STATUSES)
+_PIPELINE_CHECK = ", ".join(f"'{s}'" for s in PIPELINE_STATUSES)
 
 OPS_DDL = f"""
 CREATE SCHEMA IF NOT EXISTS ops;
@@ -94,6 +97,53 @@ CREATE TABLE IF NOT EXISTS ops.load_audit (
 );
 -- the vault's count of batch keys or versions it knew already (warehouses made before get the column)
 ALTER TABLE ops.load_audit ADD COLUMN IF NOT EXISTS rows_known BIGINT;
+-- seed 004's delivery tracking (ledger/pipeline.py)
+CREATE SEQUENCE IF NOT EXISTS ops.pipeline_file_ids START 1;
+CREATE TABLE IF NOT EXISTS ops.pipeline (
+    code        VARCHAR NOT NULL,
+    label       VARCHAR NOT NULL,
+    created_at  TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS ops.pipeline_file (
+    id              BIGINT NOT NULL,
+    pipeline        VARCHAR NOT NULL,
+    site            VARCHAR NOT NULL,
+    date            DATE NOT NULL,
+    store           VARCHAR NOT NULL,
+    source_key      VARCHAR NOT NULL,
+    sha256          VARCHAR NOT NULL,
+    revision        INTEGER NOT NULL,
+    file_name       VARCHAR,
+    destination_key VARCHAR,
+    status          VARCHAR NOT NULL CHECK (status IN ({_PIPELINE_CHECK})),
+    has_error       BOOLEAN NOT NULL DEFAULT false,
+    error_code      VARCHAR,
+    error           VARCHAR,
+    error_log       VARCHAR,
+    run_id          VARCHAR,
+    created_at      TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    updated_at      TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    delivered_at    TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS ops.pipeline_file_dicom (
+    file_id             BIGINT NOT NULL,
+    scan_id             INTEGER NOT NULL,
+    pipeline_uid        VARCHAR NOT NULL,
+    study_uid           VARCHAR NOT NULL,
+    series_uid          VARCHAR NOT NULL,
+    series_number       BIGINT,
+    number_of_instances BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ops.pipeline_file_events (
+    file_id     BIGINT NOT NULL,
+    from_status VARCHAR,
+    to_status   VARCHAR NOT NULL,
+    has_error   BOOLEAN NOT NULL,
+    error_code  VARCHAR,
+    error       VARCHAR,
+    run_id      VARCHAR,
+    changed_at  TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
 """
 
 _READY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from medvault.platform.rules.delivery import load_delivery, load_recipients
 from medvault.platform.rules.models import Rules
 from medvault.platform.rules.reading import RulesError
 from medvault.platform.rules.sites import load_sites
@@ -39,6 +40,11 @@ def load_rules(root: Path | str) -> Rules:
     for p in sorted((root / "vault").glob("*.yaml")):
         vault_model(p, root, problems, model)
     vault = check_vault(model, sources)
+    staged = {f"{s.system}__{t.name}" for s in sources if s.format != "dicom" for t in s.tables}
+    delivery = load_delivery(root / "delivery.yaml", root, problems, set(sites), staged)
+    recipients = load_recipients(root / "recipients.yaml", root, problems, set(sites))
     if problems:
         raise RulesError(problems)
-    return Rules(sites=sites, sources=sources, vault=vault, root=str(root))
+    return Rules(
+        sites=sites, sources=sources, vault=vault, root=str(root), delivery=delivery, recipients=recipients
+    )

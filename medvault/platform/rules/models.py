@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from medvault.platform.notify.recipients import Recipients
+from medvault.platform.rules.delivery import DeliveryRules
+
 # Rule column types and the DuckDB type each one is staged as (one map for ingest, staging and vault).
 SQL_TYPES = {
     "varchar": "VARCHAR",
@@ -209,6 +212,8 @@ class Rules:
     sources: tuple[SourceDef, ...]
     vault: VaultModel
     root: str = ""
+    delivery: DeliveryRules = field(default_factory=DeliveryRules)
+    recipients: Recipients = field(default_factory=Recipients)
 
     def source(self, system: str, version: str) -> SourceDef:
         for s in self.sources:

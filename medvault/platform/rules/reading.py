@@ -73,18 +73,6 @@ class Ctx:
             )
 
 
-def _read_yaml(path: Path, ctx: Ctx) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "parse"
-        ctx.fail(where, f"invalid YAML: {getattr(exc, 'problem', exc)}")
-    except UnicodeDecodeError as exc:
-        ctx.fail("", f"not UTF-8: {exc}")
-    return None
-
-
 def read_yaml(path: Path, ctx: Ctx) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))

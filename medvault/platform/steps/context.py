@@ -1,7 +1,7 @@
 """What every step of a partition run is handed: one small `StepContext`, built by the `Engine`.
 
 The engine holds what lives for the whole process (settings, rules, the warehouse, the store factory);
-a step context adds the partition and run, and opens the lake and quarantine stores on first use
+a step context adds the partition and run, and opens the lake, quarantine and delivery stores on first use
 (closing them with the context).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import duckdb
@@ -40,6 +40,7 @@ class StepContext:
     log: logging.Logger | logging.LoggerAdapter = log
     lake_store: ObjectStore | None = None  # opened from the settings when not given
     quarantine_store: ObjectStore | None = None
+    delivery_store: ObjectStore | None = None
     vault_model: VaultModel | None = None  # compiled once by the engine; compiled here when not given
     _exit: ExitStack = field(default_factory=ExitStack, repr=False)
     _con: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
@@ -62,6 +63,11 @@ class StepContext:
                 yield con
             finally:
                 self._con = None
+
+    def for_partition(self, site: str, date: str) -> StepContext:
+        """A context for one partition sharing this one's rules, warehouse, stores and run (a cross-site
+        step working partition by partition); close it after use."""
+        return replace(self, site=site, date=date, _exit=ExitStack(), _con=None)
 
     @property
     def partition(self) -> tuple[str, str]:
@@ -92,6 +98,13 @@ class StepContext:
         if self.quarantine_store is None:
             self.quarantine_store = self._exit.enter_context(self.stores.quarantine())
         return QuarantineZone(self.quarantine_store)
+
+    @cached_property
+    def delivery(self) -> ObjectStore:
+        """The DICOM pipeline's destination store (MEDVAULT_DELIVERY), opened on first use."""
+        if self.delivery_store is None:
+            self.delivery_store = self._exit.enter_context(self.stores.delivery())
+        return self.delivery_store
 
     def close(self) -> None:
         self._exit.close()

@@ -1,4 +1,5 @@
-"""DICOM headers of one (site, date) drop into `dicom.instances`; unreadable images are quarantined.
+"""DICOM headers of one (site, date) drop into `dicom.instances`, `dicom.series` and `dicom.studies`;
+unreadable images are quarantined.
 
 Headers were parsed when the receive step fetched the images (kept in the lake, see `dicom/headers.py`),
 so this step reads small JSON files, not images; it parses an image only when no saved header covers it.
@@ -13,16 +14,28 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from medvault.platform.dicom.extract import frame, instances_on_other_dates, write_instances
+from medvault.platform.delivery.uid import pipeline_uid
+from medvault.platform.dicom.crosscheck import KINDS, write_crosscheck
+from medvault.platform.dicom.extract import (
+    DICOM_SYSTEM,
+    DICOM_TABLE,
+    frame,
+    instances_on_other_dates,
+    write_instances,
+)
 from medvault.platform.dicom.headers import HeaderStore, parse
+from medvault.platform.dicom.tables import write_series_and_studies
 from medvault.platform.ledger import FileEntry, Ledger, LoadRecord
 from medvault.platform.results import CheckOutcome, StepResult, TableResult
 from medvault.platform.steps.context import StepContext
 from medvault.platform.warehouse import row_count, table_exists, transaction
 from medvault.platform.zones import Reason, local_file
 
-DICOM_SYSTEM, DICOM_TABLE = "dicom", "instances"
 ASSET = ("dicom", "instances")
+SERIES_ASSET, STUDIES_ASSET = ("dicom", "series"), ("dicom", "studies")
+CROSSCHECK_ASSET = ("dicom", "pacs_crosscheck")
+# warns when an image is not in the site's PACS extract, or a PACS instance has no image after the grace period
+PACS_CHECK = "images_match_pacs"
 # warns when images were quarantined or an image of the drop was already loaded on another date of the site
 CHECK = "images_accounted"
 
@@ -32,6 +45,8 @@ class DicomSummary:
     files: int = 0
     loaded: int = 0
     quarantined: int = 0
+    series: int = 0
+    studies: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
 
     def as_metadata(self) -> dict:
@@ -47,6 +62,20 @@ def _headers(ctx: StepContext, entries: list[FileEntry]) -> dict[str, dict]:
             with local_file(ctx.lake, entry.raw_path) as path:
                 saved[entry.sha256] = parse(path, entry.name)
     return saved
+
+
+def _track(ctx: StepContext, ledger: Ledger, instances, loaded) -> None:
+    """Seed 004's FileID, ScanID and pipeline UID of every loaded image (each file one scan), registering
+    the files with the delivery pipeline (a re-dropped file keeps its FileID)."""
+    delivery = ctx.rules.delivery
+    ledger.pipeline.ensure_pipeline(delivery.code, delivery.label)
+    files = ledger.pipeline.register(
+        delivery.code, [(r.site, r.date, r.store, r.key, r.sha256) for r in loaded], ctx.run_id
+    )
+    ids = [files[sha].id for sha in instances["_sha256"]]
+    instances["file_id"] = ids
+    instances["scan_id"] = 1
+    instances["pipeline_uid"] = [pipeline_uid(delivery.uid_root, i, 1) for i in ids]
 
 
 def process(ctx: StepContext) -> DicomSummary:
@@ -84,8 +113,10 @@ def process(ctx: StepContext) -> DicomSummary:
         loaded = [
             by_key[(k, s)].ref for k, s in zip(instances["_source_key"], instances["_sha256"], strict=True)
         ]
+        _track(ctx, ledger, instances, loaded)
         with transaction(con):
             write_instances(con, site, date, instances)
+            series, studies = write_series_and_studies(con, site, date)
             for entry, code, message, qkey in rejected:
                 ledger.files.quarantined(entry.ref, code, message, qkey, ctx.run_id)
             ledger.files.loaded_many(loaded, ctx.run_id)
@@ -95,7 +126,14 @@ def process(ctx: StepContext) -> DicomSummary:
                 ctx.run_id,
             )
     reasons = dict(sorted(Counter(code for _, code, _, _ in rejected).items()))
-    return DicomSummary(files=len(entries), loaded=len(loaded), quarantined=len(rejected), reasons=reasons)
+    return DicomSummary(
+        files=len(entries),
+        loaded=len(loaded),
+        quarantined=len(rejected),
+        series=series,
+        studies=studies,
+        reasons=reasons,
+    )
 
 
 def has_data(ctx: StepContext) -> bool:
@@ -118,9 +156,14 @@ def run(ctx: StepContext) -> StepResult:
     summary = process(ctx)
     with ctx.connect() as con:
         elsewhere = instances_on_other_dates(con, site, date)
+        with transaction(con):
+            mismatches = write_crosscheck(con, site, date, ctx.rules.delivery.pacs)
     return StepResult(
         tables=[
-            TableResult(ASSET, {**summary.as_metadata(), "rows_in_slice": summary.loaded}, summary.loaded)
+            TableResult(ASSET, {**summary.as_metadata(), "rows_in_slice": summary.loaded}, summary.loaded),
+            TableResult(SERIES_ASSET, {"rows_in_slice": summary.series}, summary.series),
+            TableResult(STUDIES_ASSET, {"rows_in_slice": summary.studies}, summary.studies),
+            TableResult(CROSSCHECK_ASSET, {k: mismatches.get(k, 0) for k in KINDS}, sum(mismatches.values())),
         ],
         checks=[
             CheckOutcome(
@@ -133,6 +176,16 @@ def run(ctx: StepContext) -> StepResult:
                     "files_quarantined": summary.quarantined,
                     "quarantine_reasons": summary.reasons,
                 },
-            )
+            ),
+            CheckOutcome(
+                PACS_CHECK,
+                ASSET,
+                passed=not mismatches,
+                warn=True,
+                metadata={
+                    **{k: mismatches.get(k, 0) for k in KINDS},
+                    "grace_days": ctx.rules.delivery.pacs.grace_days,
+                },
+            ),
         ],
     )

@@ -1,4 +1,4 @@
-"""The store factory: every store medvault opens (drops, lake, quarantine) is built here from Settings.
+"""The store factory: every store medvault opens (drops, lake, quarantine, delivery) is built here from Settings.
 
 A location is a local folder, `s3://bucket/prefix` or `sftp://[user@]host[:port]/path`; S3 endpoint and
 region and the SFTP key, known_hosts and passphrase come from the settings, never from the URL.
@@ -51,6 +51,10 @@ class StoreFactory:
 
     def quarantine(self) -> ObjectStore:
         return self.location(self.settings.quarantine)
+
+    def delivery(self) -> ObjectStore:
+        """The DICOM pipeline's destination store (MEDVAULT_DELIVERY)."""
+        return self.location(self.settings.delivery or self.settings.home / "delivery")
 
     def location(self, where: Path | str) -> ObjectStore:
         if isinstance(where, Path) or "://" not in where:

@@ -1,0 +1,364 @@
+"""DICOM header reads: medvault's reader (fast path, pydicom fallback) against
+`pydicom.dcmread(f, stop_before_pixels=True)`, in the same run, on the same files.
+
+Sets: generated CT and MR (512 x 512, 16-bit) and OP fundus photographs (2000 x 1500 RGB, 8-bit), built
+with pydicom like medvault/synth/dicom_files.py builds its files (real header, pixel data of the full
+declared length written as a sparse zero run, so 600 fundus files do not need 5 GB of disk), and every
+regular file pydicom bundles (DICOM or not, faults included). Each reader runs over all files of a set,
+interleaved, `--repeat` times after a warm-up pass; the best pass counts. Bytes per file are counted in a
+separate untimed pass (a counting file object for pydicom, the fast path's ranged reads for medvault).
+
+    .venv/bin/python benchmarks/dicom.py [--files 600] [--repeat 5]
+
+Prints figures only; the last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import struct
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import replace
+from datetime import date
+from io import BytesIO
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import pydicom  # noqa: E402
+from pydicom.data import get_testdata_files  # noqa: E402
+from pydicom.dataset import Dataset, FileMetaDataset  # noqa: E402
+from pydicom.uid import ExplicitVRLittleEndian  # noqa: E402
+
+from medvault.platform.dicom import fast  # noqa: E402
+from medvault.platform.dicom.header import LOCAL_FIRST_READ, DicomFault, read_header  # noqa: E402
+from medvault.platform.dicom.walk import Unsupported  # noqa: E402
+from medvault.synth.ids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME  # noqa: E402
+from medvault.synth.pacs import DicomSpec, PacsSite  # noqa: E402
+from medvault.synth.people import PatientPool  # noqa: E402
+from medvault.synth.sites import site_spec  # noqa: E402
+
+CT, MR, OP = "1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.77.1.5.1"
+# set -> (modality, SOP class, rows, columns, samples per pixel, bits allocated)
+SETS = {
+    "ct": ("CT", CT, 512, 512, 1, 16),
+    "mr": ("MR", MR, 512, 512, 1, 16),
+    "op": ("OP", OP, 1500, 2000, 3, 8),
+}
+
+
+def specs(count: int) -> list[DicomSpec]:
+    """`count` synthetic instances (patients, stations, UIDs) from the generator's PACS, cycling days."""
+    out: list[DicomSpec] = []
+    day = 0
+    while len(out) < count:
+        for index in range(4):
+            site = site_spec(index)
+            pacs = PacsSite(11, site, PatientPool(11, site, date(2026, 1, 1)))
+            out += pacs.day(0, date(2026, 1, 1 + day % 28)).dicoms
+        day += 1
+    return out[:count]
+
+
+def header_bytes(spec: DicomSpec, kind: str) -> tuple[bytes, int]:
+    """The file up to the pixel data value (dicom_files.dicom_bytes' header, this set's image), and the
+    pixel data length."""
+    modality, sop_class, rows, cols, samples, bits = SETS[kind]
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = spec.sop_instance_uid
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
+    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.preamble = b"\x00" * 128
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, spec.sop_instance_uid
+    ds.StudyDate = ds.SeriesDate = ds.ContentDate = spec.study_datetime.strftime("%Y%m%d")
+    ds.StudyTime = ds.SeriesTime = ds.ContentTime = spec.study_datetime.strftime("%H%M%S")
+    ds.AccessionNumber = spec.accession_number
+    ds.Modality = modality
+    ds.Manufacturer = spec.station.manufacturer
+    ds.InstitutionName = spec.institution
+    ds.ReferringPhysicianName = spec.referring_physician
+    ds.StationName = spec.station.name
+    ds.StudyDescription = spec.study_description
+    ds.InstitutionalDepartmentName = spec.station.department
+    ds.ManufacturerModelName = spec.station.model
+    ds.PatientName = spec.patient.pn
+    ds.PatientID = spec.patient.chi
+    ds.PatientBirthDate = spec.patient.birth_date.strftime("%Y%m%d")
+    ds.PatientSex = spec.patient.sex
+    ds.BodyPartExamined = spec.body_part
+    ds.DeviceSerialNumber = spec.station.serial
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = spec.study_uid, spec.series_uid
+    ds.StudyID = spec.accession_number[-8:]
+    ds.SeriesNumber, ds.InstanceNumber = spec.series_number, spec.instance_number
+    if modality == "OP":
+        ds.Laterality = ds.ImageLaterality = spec.laterality or "R"
+        ds.PhotometricInterpretation, ds.PlanarConfiguration = "RGB", 0
+    else:
+        ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.SamplesPerPixel, ds.Rows, ds.Columns = samples, rows, cols
+    ds.BitsAllocated = ds.BitsStored = bits
+    ds.HighBit, ds.PixelRepresentation = bits - 1, 0
+    if modality == "CT":
+        ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
+    buffer = BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    length = rows * cols * samples * bits // 8
+    pixel_header = struct.pack("<HH2s2xL", 0x7FE0, 0x0010, b"OW" if bits > 8 else b"OB", length)
+    return buffer.getvalue() + pixel_header, length
+
+
+def write_set(root: Path, kind: str, count: int) -> list[Path]:
+    folder = root / kind
+    folder.mkdir()
+    paths = []
+    for i, spec in enumerate(specs(count)):
+        spec = replace(spec, sop_instance_uid=f"{spec.sop_instance_uid[:50]}.{i}")
+        head, length = header_bytes(spec, kind)
+        path = folder / f"{i:05d}.dcm"
+        with open(path, "wb") as fh:
+            fh.write(head)
+            fh.truncate(len(head) + length)  # pixel data of the declared length, as a hole
+        paths.append(path)
+    return paths
+
+
+# try/except rather than contextlib.suppress: a context manager per file would weigh in the figures
+def medvault_read(path: Path, check_pixels: bool = False) -> None:
+    try:  # noqa: SIM105
+        read_header(path, check_pixels=check_pixels, name=path.name)
+    except Exception:  # faults, as extract_rows would record them
+        pass
+
+
+def pydicom_read(path: Path) -> None:
+    try:  # noqa: SIM105
+        pydicom.dcmread(path, stop_before_pixels=True)
+    except Exception:
+        pass
+
+
+def timed(paths: list[Path], repeat: int, readers: dict) -> dict[str, float]:
+    """files/s of each reader: the best of `repeat` interleaved passes, after one warm-up pass."""
+    best = dict.fromkeys(readers, float("inf"))
+    for attempt in range(repeat + 1):
+        for label, reader in readers.items():
+            started = time.perf_counter()
+            for path in paths:
+                reader(path)
+            elapsed = time.perf_counter() - started
+            if attempt:
+                best[label] = min(best[label], elapsed)
+    return {label: len(paths) / seconds for label, seconds in best.items()}
+
+
+class CountingFile:
+    """A binary file that counts the bytes read from it: pydicom's file object, or (called) a ranged
+    reader for the fast path."""
+
+    def __init__(self, path: Path):
+        self.fh = open(path, "rb")  # noqa: SIM115 (closed by the caller)
+        self.name = str(path)
+        self.bytes = self.calls = 0
+
+    def __call__(self, offset: int, length: int) -> bytes:
+        self.fh.seek(offset)
+        return self.read(length)
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.fh.read(size)
+        self.bytes += len(data)
+        self.calls += 1
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.fh.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.fh.tell()
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def bytes_per_file(paths: list[Path]) -> dict[str, float]:
+    """Bytes read per file: pydicom's, medvault's on a local file (first read LOCAL_FIRST_READ) and
+    through a remote store's ranged reads (first read fast.FIRST_READ), with reads per file and the
+    files the fast path reads by itself. A file handed to pydicom counts the fast attempt, the 132-byte
+    sniff and what pydicom then reads."""
+    out = dict.fromkeys(("pydicom", "pydicom_reads", "local", "local_reads", "ranged", "ranged_reads"), 0.0)
+    out["fast_files"] = 0
+    for path in paths:
+        theirs = CountingFile(path)
+        try:
+            pydicom.dcmread(theirs, stop_before_pixels=True)
+        except Exception:
+            pass
+        finally:
+            theirs.close()
+        out["pydicom"] += theirs.bytes
+        out["pydicom_reads"] += theirs.calls
+        for mode, first_read in (("local", LOCAL_FIRST_READ), ("ranged", fast.FIRST_READ)):
+            attempt = CountingFile(path)
+            try:
+                fast.read_fast(
+                    attempt, path.stat().st_size, path.name, check_pixels=False, first_read=first_read
+                )
+                out["fast_files"] += mode == "local"
+            except DicomFault:
+                out["fast_files"] += mode == "local"
+            except Unsupported:
+                attempt.bytes += 132 + theirs.bytes
+                attempt.calls += 1 + theirs.calls
+            finally:
+                attempt.close()
+            out[mode] += attempt.bytes
+            out[f"{mode}_reads"] += attempt.calls
+    return {k: v / len(paths) if k != "fast_files" else v for k, v in out.items()}
+
+
+def stamp_figures(root: Path, count: int = 200) -> list[dict]:
+    """Stamp-and-copy (medvault's streamed private element) against `cp` of the same files and against
+    pydicom's read-modify-write, in MB/s, on CT files with real (random) pixel bytes, caches warm."""
+    import subprocess
+
+    import numpy as np
+
+    from medvault.platform.delivery.stamp import stamp_file
+
+    src = root / "stamp_src"
+    src.mkdir()
+    gen = np.random.default_rng(7)
+    for i, spec in enumerate(specs(count)):
+        head, length = header_bytes(replace(spec, sop_instance_uid=f"{spec.sop_instance_uid[:50]}.{i}"), "ct")
+        (src / f"{i:05d}.dcm").write_bytes(head + gen.integers(0, 255, length, dtype=np.uint8).tobytes())
+    files = sorted(src.iterdir())
+    megabytes = sum(f.stat().st_size for f in files) / 1e6
+
+    def run(name: str, work) -> float:
+        best = float("inf")
+        for attempt in range(3):
+            out = root / f"{name}_{attempt}"
+            out.mkdir()
+            started = time.perf_counter()
+            work(out)
+            best = min(best, time.perf_counter() - started)
+            shutil.rmtree(out)
+        return megabytes / best
+
+    def pydicom_stamp(out: Path) -> None:
+        for f in files:
+            ds = pydicom.dcmread(f)
+            ds.private_block(0x0009, "MEDVAULT", create=True).add_new(0x00, "UI", "1.2.3.4")
+            ds.save_as(out / f.name, enforce_file_format=False)
+
+    cp = run("cp", lambda out: subprocess.run(["cp", *map(str, files), str(out)], check=True))
+    stamped = run(
+        "stamp", lambda out: [stamp_file(f, out / f.name, f"1.2.3.{i}") for i, f in enumerate(files)]
+    )
+    peer = run("pydicom", pydicom_stamp)
+    print(
+        f"stamp-and-copy, {count} CT files ({megabytes:.0f} MB): medvault {stamped:,.0f} MB/s, cp {cp:,.0f} MB/s "
+        f"({stamped / cp:.2f}x), pydicom read-modify-write {peer:,.0f} MB/s ({stamped / peer:.2f}x)"
+    )
+    return [
+        {
+            "name": "dicom_stamp_copy",
+            "value": round(stamped),
+            "unit": "MB/s",
+            "ratio_to_baseline": round(stamped / cp, 2),
+        },
+        {
+            "name": "dicom_stamp_copy_vs_pydicom",
+            "value": round(stamped),
+            "unit": "MB/s",
+            "ratio_to_baseline": round(stamped / peer, 2),
+        },
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=600, help="files per generated set")
+    parser.add_argument("--repeat", type=int, default=5, help="timed passes per reader (best counts)")
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")  # pydicom warns about the odd bundled files
+    print(
+        f"pydicom {pydicom.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, one process"
+    )
+    figures: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="medvault-bench-dicom-") as tmp:
+        root = Path(tmp)
+        sets = {kind: write_set(root, kind, args.files) for kind in SETS}
+        sets["pydicom_bundled"] = sorted(Path(f) for f in get_testdata_files() if os.path.isfile(f))
+        print(
+            f"{'set':<16} {'files':>5} {'medvault/s':>10} {'pydicom/s':>9} {'ratio':>6} {'checked/s':>9} "
+            f"{'pydicom B':>9} {'reads':>5} {'local B':>8} {'reads':>5} {'ranged B':>8} {'reads':>5} {'fast path':>9}"
+        )
+        for kind, paths in sets.items():
+            rates = timed(
+                paths,
+                args.repeat,
+                {
+                    "medvault": medvault_read,
+                    "medvault_check_pixels": lambda p: medvault_read(p, check_pixels=True),
+                    "pydicom": pydicom_read,
+                },
+            )
+            got = bytes_per_file(paths)
+            ratio = rates["medvault"] / rates["pydicom"]
+            print(
+                f"{kind:<16} {len(paths):>5} {rates['medvault']:>10,.0f} {rates['pydicom']:>9,.0f} "
+                f"{ratio:>5.1f}x {rates['medvault_check_pixels']:>9,.0f} {got['pydicom']:>9,.0f} "
+                f"{got['pydicom_reads']:>5.1f} "
+                f"{got['local']:>8,.0f} {got['local_reads']:>5.2f} {got['ranged']:>8,.0f} "
+                f"{got['ranged_reads']:>5.2f} {got['fast_files']:>4.0f}/{len(paths)}"
+            )
+            figures += [
+                {
+                    "name": f"dicom_headers_{kind}",
+                    "value": round(rates["medvault"]),
+                    "unit": "files/s",
+                    "ratio_to_baseline": round(ratio, 2),
+                },
+                {
+                    "name": f"dicom_headers_checked_{kind}",
+                    "value": round(rates["medvault_check_pixels"]),
+                    "unit": "files/s",
+                    "ratio_to_baseline": round(rates["medvault_check_pixels"] / rates["pydicom"], 2),
+                },
+            ]
+            for mode in ("local", "ranged"):
+                figures.append(
+                    {
+                        "name": f"dicom_header_bytes_{mode}_{kind}",
+                        "value": round(got[mode]),
+                        "unit": "bytes/file",
+                        "ratio_to_baseline": round(got[mode] / got["pydicom"], 2) if got["pydicom"] else None,
+                    }
+                )
+        figures += stamp_figures(root)
+    print(
+        "ratios against pydicom.dcmread(stop_before_pixels=True) on the same files, one process each (files/s:"
+        " higher is faster; bytes/file: lower reads less). checked = read_header(check_pixels=True), which "
+        "also checks the pixel data length from the file size. B = bytes read per file: local = read_header "
+        f"(first read {LOCAL_FIRST_READ:,} B), ranged = read_header_ranged as over a store (first read "
+        f"{fast.FIRST_READ:,} B, one round trip); reads = read calls per file"
+    )
+    print(json.dumps({"name": "dicom_headers", "figures": figures}))
+
+
+if __name__ == "__main__":
+    main()

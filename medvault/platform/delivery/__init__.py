@@ -1,0 +1,1 @@
+"""Seed 004's image delivery: destination names, pipeline UIDs, stamping, error codes and error logs."""
