@@ -44,7 +44,10 @@ def dicom_specs(rules: Rules) -> tuple[list[dg.AssetSpec], list[dg.AssetCheckSpe
             "DICOM header metadata (study/series/SOP UIDs, modality, laterality, station, sizes) of every image "
             "in the drop, one row per instance in `dicom.instances`, with its FileID, ScanID and pipeline UID; "
             "files that are not valid DICOM are quarantined naming the tag.",
-            {"dagster/table_name": "dicom.instances", "dagster/column_schema": schemas.dicom()},
+            {
+                "dagster/table_name": "dicom.instances",
+                "dagster/column_schema": schemas.dicom(rules.dicom_tags),
+            },
         ),
         _spec(
             DICOM_SERIES,

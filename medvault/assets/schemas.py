@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from medvault.platform.dicom.extra import ExtraTag, describe_extra
 from medvault.platform.dicom.extract import COLUMN_DOCS, COLUMNS
 from medvault.platform.rules.models import SQL_TYPES, ColumnDef
 from medvault.platform.staging.tables import META_COLUMNS
@@ -51,10 +52,12 @@ def child(parent_columns: list[ColumnDef], key: tuple[str, ...], child_def) -> d
     return dg.TableSchema(columns=[*keys, position, *_declared(list(child_def.columns)), *_lineage()])
 
 
-def dicom() -> dg.TableSchema:
+def dicom(extras: tuple[ExtraTag, ...] = ()) -> dg.TableSchema:
+    """`dicom.instances`: the header columns, the extra tags of rules/dicom.yaml, the lineage."""
     cols = [
         dg.TableColumn(n, t, description=COLUMN_DOCS.get(n) or LINEAGE.get(n)) for n, t in COLUMNS.items()
     ]
+    cols += [dg.TableColumn(e.column, "VARCHAR", description=describe_extra(e)) for e in extras]
     cols += [
         dg.TableColumn(n, t, description=LINEAGE[n])
         for n, t in (("_site", "VARCHAR"), ("_date", "DATE"), ("_loaded_at", "TIMESTAMP"))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from medvault.platform.drops.archive import ArchiveLimits
 from medvault.platform.notify.smtp import SECURITIES, SmtpSettings
 
 
@@ -136,6 +137,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "MEDVAULT_DIGEST_CRON", "0 6 * * *", "When the users' digest of delivered images is sent (cron, UTC)."
     ),
+    Setting(
+        "MEDVAULT_ARCHIVE_MAX_MEMBERS",
+        "20000",
+        "A .zip upload with more files is refused whole (`zip_bomb`); its members are never extracted.",
+    ),
+    Setting(
+        "MEDVAULT_ARCHIVE_MAX_BYTES",
+        "16GB",
+        "A .zip upload that inflates to more bytes is refused whole (`zip_bomb`), counted while inflating.",
+    ),
+    Setting(
+        "MEDVAULT_ARCHIVE_MAX_RATIO",
+        "200",
+        "A .zip member (over 1 MB) that inflates more than this many times its compressed size is refused.",
+    ),
     Setting("MEDVAULT_S3_BUCKET", "", "S3 drop bucket (s3 store)."),
     Setting("MEDVAULT_S3_PREFIX", "", "Key prefix of the drop root inside the bucket."),
     Setting("MEDVAULT_S3_ENDPOINT_URL", "", "S3 endpoint for MinIO/Ceph/moto; empty for AWS."),
@@ -223,6 +239,31 @@ def _memory(name: str, text: str) -> str:
     if not _MEMORY.match(text):
         raise SettingsError(f"{name} must be an amount of memory such as 512MB or 2GB, got {text!r}")
     return text.strip()
+
+
+_UNITS = {"": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
+
+
+def _bytes(name: str, text: str) -> int:
+    """A size in bytes: 1000000, 500MB, 16GB or 2GiB."""
+    match = _AMOUNT.match(text)
+    if not match or match.group(2).lower() not in _UNITS:
+        raise SettingsError(f"{name} must be a size such as 500MB or 16GB, got {text!r}")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def _archive_limits(get) -> ArchiveLimits:
+    ratio = _float("MEDVAULT_ARCHIVE_MAX_RATIO", get("MEDVAULT_ARCHIVE_MAX_RATIO"))
+    members = _int("MEDVAULT_ARCHIVE_MAX_MEMBERS", get("MEDVAULT_ARCHIVE_MAX_MEMBERS"))
+    if ratio <= 1 or members < 1:
+        raise SettingsError(
+            "MEDVAULT_ARCHIVE_MAX_RATIO must exceed 1 and MEDVAULT_ARCHIVE_MAX_MEMBERS be at least 1"
+        )
+    return ArchiveLimits(
+        members, _bytes("MEDVAULT_ARCHIVE_MAX_BYTES", get("MEDVAULT_ARCHIVE_MAX_BYTES")), ratio
+    )
 
 
 REJECTED_VALUES = ("keep", "hash", "none")
@@ -315,6 +356,7 @@ class Settings:
     ui_url: str = "http://127.0.0.1:3000"
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     digest_cron: str = "0 6 * * *"
+    archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
     s3: S3Settings = field(default_factory=S3Settings)
     sftp: SftpSettings = field(default_factory=SftpSettings)
 
@@ -360,6 +402,7 @@ class Settings:
             ui_url=get("MEDVAULT_UI_URL").rstrip("/"),
             smtp=_smtp(get),
             digest_cron=_cron("MEDVAULT_DIGEST_CRON", get("MEDVAULT_DIGEST_CRON")),
+            archive_limits=_archive_limits(get),
             s3=S3Settings(
                 bucket=get("MEDVAULT_S3_BUCKET"),
                 prefix=get("MEDVAULT_S3_PREFIX"),

@@ -116,9 +116,10 @@ def _one_checked(item: FileItem) -> tuple[dict | None, tuple | None]:
     return _one(item, True)
 
 
-def frame(rows: Sequence[dict]) -> pd.DataFrame:
-    """A DataFrame with exactly COLUMNS (nullable ints, study_date as datetime.date)."""
-    df = pd.DataFrame(list(rows), columns=list(COLUMNS))
+def frame(rows: Sequence[dict], extra: Sequence[str] = ()) -> pd.DataFrame:
+    """A DataFrame with exactly COLUMNS and then the `extra` tag columns (nullable ints, study_date as
+    datetime.date)."""
+    df = pd.DataFrame(list(rows), columns=[*COLUMNS, *extra])
     for col in _INT_COLUMNS:
         df[col] = df[col].astype("Int64")
     return df
@@ -165,8 +166,9 @@ def instances_ddl() -> str:
     )
 
 
-def ensure_instances_table(con) -> None:
-    """The table, with every column of COLUMNS (a warehouse made before a column existed gets it)."""
+def ensure_instances_table(con, extra: Sequence[str] = ()) -> None:
+    """The table, with every column of COLUMNS and the `extra` tag columns (VARCHAR): a warehouse made
+    before a column existed, or before an extra tag was configured, gets it."""
     con.execute("CREATE SCHEMA IF NOT EXISTS dicom")
     con.execute(instances_ddl())
     present = {
@@ -175,26 +177,28 @@ def ensure_instances_table(con) -> None:
             "SELECT column_name FROM information_schema.columns WHERE table_schema = 'dicom' AND table_name = 'instances'"
         ).fetchall()
     }
-    for column, sql_type in COLUMNS.items():
+    for column, sql_type in [*COLUMNS.items(), *((c, "VARCHAR") for c in extra)]:
         if column not in present:
             con.execute(f'ALTER TABLE dicom.instances ADD COLUMN "{column}" {sql_type}')
 
 
-def write_instances(con, site: str, day: date | str, df: pd.DataFrame) -> int:
-    """Replace the (site, date) slice of `dicom.instances` with `df` in one transaction; return rows.
+def write_instances(con, site: str, day: date | str, df: pd.DataFrame, extra: Sequence[str] = ()) -> int:
+    """Replace the (site, date) slice of `dicom.instances` with `df` (COLUMNS, then the `extra` tag
+    columns) in one transaction; return rows.
 
     Inside the caller's open transaction it joins it (the slice commits with its bookkeeping)."""
     if isinstance(day, str):
         day = date.fromisoformat(day)
-    missing = [c for c in COLUMNS if c not in df.columns]
+    types = {**COLUMNS, **dict.fromkeys(extra, "VARCHAR")}
+    missing = [c for c in types if c not in df.columns]
     if missing:
         raise ValueError(f"write_instances: DataFrame lacks columns {missing}")
-    ensure_instances_table(con)
+    ensure_instances_table(con, extra)
     view = f"_mv_instances_{uuid.uuid4().hex}"
-    select = ", ".join(f'CAST("{c}" AS {t})' for c, t in COLUMNS.items())
-    cols = ", ".join(f'"{c}"' for c in COLUMNS)
+    select = ", ".join(f'CAST("{c}" AS {t})' for c, t in types.items())
+    cols = ", ".join(f'"{c}"' for c in types)
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
-    con.register(view, df[list(COLUMNS)])
+    con.register(view, df[list(types)])
     try:
         with transaction(con):
             con.execute("DELETE FROM dicom.instances WHERE _site = ? AND _date = ?", [site, day])

@@ -12,20 +12,51 @@ import json
 from datetime import date
 from pathlib import Path
 
-from medvault.platform.dicom.header import DicomFault, read_header
+from medvault.platform.dicom.extra import ExtraTag, read_extra
+from medvault.platform.dicom.header import DicomFault, read_header, read_header_ranged
 from medvault.platform.stores.base import ObjectStore, join_key
+from medvault.platform.stores.local import LocalStore
+from medvault.platform.stores.ranged import RangedFile
 
 
-def parse(path: Path, name: str) -> dict:
-    """{"row": header fields} or {"fault": {"code", "message", "tag"}} for one file. Pixel data is checked
-    too: an image cut short in its pixels (or without them) is a `truncated_pixels` fault, not a row."""
+def parse(path: Path, name: str, extras: tuple[ExtraTag, ...] = ()) -> dict:
+    """{"row": header fields and the `extras` columns} or {"fault": {"code", "message", "tag"}} for one
+    file. Pixel data is checked too: an image cut short in its pixels (or without them) is a
+    `truncated_pixels` fault, not a row."""
     try:
         row = read_header(path, check_pixels=True, name=name).as_dict()  # the whole file is here anyway
+        row.update(read_extra(path, extras))
     except DicomFault as fault:
         return {"fault": {"code": fault.code, "message": fault.message, "tag": fault.tag}}
     except Exception as exc:  # one odd file never stops the others
         return {"fault": {"code": "unreadable", "message": f"{name}: {type(exc).__name__}", "tag": None}}
     return {"row": {k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()}}
+
+
+def parse_stored(store: ObjectStore, key: str, name: str, extras: tuple[ExtraTag, ...] = ()) -> dict:
+    """`parse` of an object in any store, by ranged reads where it is remote: the header's blocks (and
+    the pixel data's end, to check its length), not the whole image. Only a file the fast path does not
+    read (big endian, deflated) is fetched whole for pydicom."""
+    if isinstance(store, LocalStore):
+        return parse(store.local_path(key), name, extras)
+    found = store.stat(key)
+    if found is None:
+        return {"fault": {"code": "unreadable", "message": f"{name}: the kept copy is missing", "tag": None}}
+    fh = RangedFile(store, key, found.size)
+    try:
+        row = read_header_ranged(fh.read_range, found.size, name, check_pixels=True).as_dict()
+        row.update(read_extra(fh, extras))
+    except DicomFault as fault:
+        return {"fault": {"code": fault.code, "message": fault.message, "tag": fault.tag}}
+    except Exception as exc:
+        return {"fault": {"code": "unreadable", "message": f"{name}: {type(exc).__name__}", "tag": None}}
+    return {"row": {k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()}}
+
+
+def covers(parsed: dict, extras: tuple[ExtraTag, ...]) -> bool:
+    """A saved header answers for the rules: a fault, or a row with every extra column asked for now
+    (an extra tag added since the image arrived makes the image be read again)."""
+    return "fault" in parsed or all(e.column in parsed["row"] for e in extras)
 
 
 class HeaderStore:

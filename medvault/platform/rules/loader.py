@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from medvault.platform.rules.delivery import load_delivery, load_recipients
+from medvault.platform.rules.dicom import load_dicom
 from medvault.platform.rules.models import Rules
 from medvault.platform.rules.reading import RulesError
 from medvault.platform.rules.sites import load_sites
@@ -43,8 +44,15 @@ def load_rules(root: Path | str) -> Rules:
     staged = {f"{s.system}__{t.name}" for s in sources if s.format != "dicom" for t in s.tables}
     delivery = load_delivery(root / "delivery.yaml", root, problems, set(sites), staged)
     recipients = load_recipients(root / "recipients.yaml", root, problems, set(sites))
+    dicom_tags = load_dicom(root / "dicom.yaml", root, problems)
     if problems:
         raise RulesError(problems)
     return Rules(
-        sites=sites, sources=sources, vault=vault, root=str(root), delivery=delivery, recipients=recipients
+        sites=sites,
+        sources=sources,
+        vault=vault,
+        root=str(root),
+        delivery=delivery,
+        recipients=recipients,
+        dicom_tags=dicom_tags,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from medvault.platform.dicom.extra import ExtraTag
 from medvault.platform.notify.recipients import Recipients
 from medvault.platform.rules.delivery import DeliveryRules
 
@@ -214,6 +215,7 @@ class Rules:
     root: str = ""
     delivery: DeliveryRules = field(default_factory=DeliveryRules)
     recipients: Recipients = field(default_factory=Recipients)
+    dicom_tags: tuple[ExtraTag, ...] = ()  # rules/dicom.yaml: extra columns of dicom.instances
 
     def source(self, system: str, version: str) -> SourceDef:
         for s in self.sources:

@@ -23,7 +23,7 @@ from medvault.platform.dicom.extract import (
     instances_on_other_dates,
     write_instances,
 )
-from medvault.platform.dicom.headers import HeaderStore, parse
+from medvault.platform.dicom.headers import HeaderStore, covers, parse_stored
 from medvault.platform.dicom.tables import write_series_and_studies
 from medvault.platform.ledger import FileEntry, Ledger, LoadRecord
 from medvault.platform.results import CheckOutcome, StepResult, TableResult
@@ -54,13 +54,14 @@ class DicomSummary:
 
 
 def _headers(ctx: StepContext, entries: list[FileEntry]) -> dict[str, dict]:
-    """Each active file's saved header (or fault) by content hash; parsed now where none was saved."""
+    """Each active file's saved header (or fault) by content hash; parsed now where none was saved, or
+    the saved one lacks an extra tag the rules ask for."""
     site, date = ctx.partition
+    extras = ctx.rules.dicom_tags
     saved = HeaderStore(ctx.lake).load(site, date)
     for entry in entries:
-        if entry.sha256 not in saved:
-            with local_file(ctx.lake, entry.raw_path) as path:
-                saved[entry.sha256] = parse(path, entry.name)
+        if entry.sha256 not in saved or not covers(saved[entry.sha256], extras):
+            saved[entry.sha256] = parse_stored(ctx.lake, entry.raw_path, entry.name, extras)
     return saved
 
 
@@ -94,7 +95,8 @@ def process(ctx: StepContext) -> DicomSummary:
                 problems.append((entry, f["code"], f["message"], f.get("tag")))
             else:
                 rows.append({**parsed["row"], "_sha256": entry.sha256, "_source_key": entry.key})
-        instances = frame(rows)
+        extra_columns = [e.column for e in ctx.rules.dicom_tags]
+        instances = frame(rows, extra_columns)
         if len(instances):
             dupes = instances.duplicated("sop_instance_uid", keep="first")
             first = instances.drop_duplicates("sop_instance_uid").set_index("sop_instance_uid")["_source_key"]
@@ -115,7 +117,7 @@ def process(ctx: StepContext) -> DicomSummary:
         ]
         _track(ctx, ledger, instances, loaded)
         with transaction(con):
-            write_instances(con, site, date, instances)
+            write_instances(con, site, date, instances, extra_columns)
             series, studies = write_series_and_studies(con, site, date)
             for entry, code, message, qkey in rejected:
                 ledger.files.quarantined(entry.ref, code, message, qkey, ctx.run_id)

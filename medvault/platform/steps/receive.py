@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from medvault.platform.dicom.headers import HeaderStore, parse
+from medvault.platform.drops.archive import ArchiveFault, expand, is_archive, is_index
 from medvault.platform.drops.layout import (
     DROP_DONE_MARKER,
     DropLayoutError,
@@ -151,24 +152,32 @@ class _Fetcher:
         self.ctx, self.landing, self.store_name, self.store, self.tmp = ctx, landing, store_name, store, tmp
         self.headers: dict[str, dict] = {}
 
-    def fetch(self, obj: StoredObject, n: int) -> LandedFile | None:
+    def fetch(self, obj: StoredObject, n: int) -> list[LandedFile]:
+        """The landed file, or an archive's members (its envelope is not a file of the drop); [] when
+        the object was removed since it was listed."""
         key = display_key(obj.key)
         landed = LandedFile(key=key, store_key=obj.key, size=obj.size, layout_fault=_layout_fault(obj, key))
         name = key.rsplit("/", 1)[-1]
         site, date = self.ctx.partition
         dest = self.ctx.landing.copy_key(site, date, self.landing.landing_id, self.store_name, n, name)
         if obj.kind != "file":
-            return landed  # recorded by name, never opened
+            return [landed]  # recorded by name, never opened
         try:
             path = self._copy(obj.key, dest)
         except StoreError:
             if landed.layout_fault is None:
                 if self.store.stat(obj.key) is None:
-                    return None  # removed since it was listed: nothing to account for
+                    return []  # removed since it was listed: nothing to account for
                 raise  # the store failed (network, outage): the run fails, the file is tried again, never lost
-            return landed  # a key the store refuses to read (unsafe or undecodable name): recorded by name
+            return [landed]  # a key the store refuses to read (unsafe or undecodable name): recorded by name
         landed.landed = dest
         landed.sha256 = sha256_file(path)
+        if landed.layout_fault is None and name.lower().endswith(".zip") and is_archive(path):
+            return self._open_archive(landed, path, n)
+        self._identify(landed, path, name)
+        return [landed]
+
+    def _identify(self, landed: LandedFile, path: Path, name: str) -> None:
         try:
             verdict = identify(path, name, self.ctx.rules)
         except FileFault as fault:
@@ -181,8 +190,41 @@ class _Fetcher:
         else:
             landed.verdict = {"system": verdict.system, "version": verdict.version, "table": verdict.table}
             if verdict.format == "dicom":
-                self.headers[landed.sha256] = parse(path, name)
-        return landed
+                self.headers[landed.sha256] = parse(path, name, self.ctx.rules.dicom_tags)
+
+    def _open_archive(self, archive: LandedFile, path: Path, n: int) -> list[LandedFile]:
+        """Each member as a landed file keyed `<archive key>/<member path>`; a refused archive is one
+        file with its fault (quarantined whole, nothing of it loaded)."""
+        site, date = self.ctx.partition
+        folder = self.tmp / f"archive-{n:06d}"
+        try:
+            members = expand(path, archive.key, folder, self.ctx.settings.archive_limits)
+        except ArchiveFault as fault:
+            archive.fault = {"code": fault.code, "message": fault.message, "row": None, "column": None}
+            return [archive]
+        out = []
+        for m, member in enumerate(members):
+            if is_index(member):
+                continue
+            key = f"{archive.key}/{member.path}"
+            landed = LandedFile(key=key, store_key=f"{archive.store_key}/{member.path}", size=member.size)
+            if member.missing:
+                message = f"{key!r} is listed by the upload's DICOMDIR but is not in {archive.key!r}"
+                landed.layout_fault = ["missing_member", message]
+                out.append(landed)
+                continue
+            member_name = member.path.rsplit("/", 1)[-1]
+            dest = self.ctx.landing.copy_key(
+                site, date, self.landing.landing_id, self.store_name, n, f"{m:06d}_{member_name}"
+            )
+            self.ctx.lake.upload(member.local, dest)
+            landed.landed = dest
+            landed.sha256 = sha256_file(member.local)
+            self._identify(landed, member.local, member_name)
+            out.append(landed)
+            member.local.unlink()
+        self.ctx.lake.delete(archive.landed)  # the envelope: its members are kept instead
+        return out
 
     def _copy(self, key: str, dest: str) -> Path:
         """One copy of the drop object into the landing area; returns a local path to those bytes."""
@@ -220,9 +262,7 @@ def fetch(
                 fetcher = _Fetcher(ctx, landing, name, opened, Path(tmp))
                 files = landing.stores.setdefault(name, [])
                 for n, obj in enumerate(complete):
-                    landed = fetcher.fetch(obj, n)
-                    if landed is not None:
-                        files.append(landed)
+                    files.extend(fetcher.fetch(obj, n))
                 headers.update(fetcher.headers)
         except StoreError as exc:
             landing.errors[name] = safe_error(exc)
