@@ -10,7 +10,7 @@ import dagster as dg
 
 from medvault.assets.ingest import build_raw_drops, raw_strays
 from medvault.assets.load import build_load_asset
-from medvault.assets.marts import exams_per_month
+from medvault.assets.marts import build_marts_asset
 from medvault.assets.ops import sites_fresh
 from medvault.assets.partitions import site_date_partitions
 from medvault.assets.pit import build_pit_asset
@@ -42,8 +42,14 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         assets=[
             *partitioned,
             raw_strays,
-            exams_per_month,
-            *filter(None, [build_pit_asset(engine.vault), build_reference_asset(engine.rules)]),
+            *filter(
+                None,
+                [
+                    build_pit_asset(engine.vault),
+                    build_reference_asset(engine.rules),
+                    build_marts_asset(engine.rules, engine.vault),
+                ],
+            ),
         ],
         asset_checks=[sites_fresh],
         jobs=[ingest_job, marts_job, strays_job, freshness_job, dicom_reprocess_job, user_digest_job],

@@ -25,7 +25,27 @@ def test_definitions_load_and_validate(tmp_path: Path):
     assert "staging/harmony_pacs__studies" in keys
     assert "dicom/instances" in keys
     assert {"vault/hub_person", "vault/hub_event", "vault/link_person_event"} <= keys
-    assert "marts/exams_per_month" in keys
+    seed_reports = {
+        "examinations_per_month",
+        "station_names",
+        "device_usage",
+        "study_descriptions",
+        "diskspace",
+    }
+    assert {f"marts/{r}" for r in seed_reports} <= keys
+    exams = graph.get(dg.AssetKey(["marts", "examinations_per_month"]))
+    assert {k.to_user_string() for k in exams.parent_keys} == {
+        "vault/hub_event",
+        "vault/sat_event_order_details",
+    }
+    assert [c.name for c in exams.metadata["dagster/column_schema"].columns] == [
+        "site",
+        "Month",
+        "month_start",
+        "TotalExams",
+    ]
+    checks = {k.name for k in graph.asset_check_keys if k.asset_key.path[0] == "marts"}
+    assert "exams_match_study_orders" in checks
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
     assert groups == {"raw", "staging", "dicom", "vault", "reference", "pit", "marts"}
     for key in graph.get_all_asset_keys():

@@ -48,6 +48,17 @@ FROM dicom.instances WHERE _site = ? AND _date = ?
 GROUP BY study_uid, _site, _date"""
 
 
+def ensure_dicom_tables(con) -> None:
+    """Every table of schema `dicom`, empty where nothing was loaded (marts read them all the same)."""
+    from medvault.platform.dicom.crosscheck import DDL as CROSSCHECK_DDL
+    from medvault.platform.dicom.extract import ensure_instances_table
+
+    ensure_instances_table(con)
+    con.execute(_ddl("series", SERIES_COLUMNS))
+    con.execute(_ddl("studies", STUDIES_COLUMNS))
+    con.execute(CROSSCHECK_DDL)
+
+
 def write_series_and_studies(con, site: str, day) -> tuple[int, int]:
     """Replace the (site, date) slices of `dicom.series` and `dicom.studies`; (series, studies) rows.
     Joins the caller's open transaction."""

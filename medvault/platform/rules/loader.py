@@ -8,6 +8,7 @@ from typing import Any
 
 from medvault.platform.rules.delivery import load_delivery, load_recipients
 from medvault.platform.rules.dicom import load_dicom
+from medvault.platform.rules.marts import load_marts
 from medvault.platform.rules.models import Rules
 from medvault.platform.rules.reading import RulesError
 from medvault.platform.rules.sites import load_sites
@@ -45,6 +46,7 @@ def load_rules(root: Path | str) -> Rules:
     delivery = load_delivery(root / "delivery.yaml", root, problems, set(sites), staged)
     recipients = load_recipients(root / "recipients.yaml", root, problems, set(sites))
     dicom_tags = load_dicom(root / "dicom.yaml", root, problems)
+    marts = load_marts(root / "marts", root, problems)
     if problems:
         raise RulesError(problems)
     return Rules(
@@ -55,4 +57,5 @@ def load_rules(root: Path | str) -> Rules:
         delivery=delivery,
         recipients=recipients,
         dicom_tags=dicom_tags,
+        marts=marts,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from medvault.platform.dicom.extra import ExtraTag
+from medvault.platform.marts.models import MartDef
 from medvault.platform.notify.recipients import Recipients
 from medvault.platform.rules.delivery import DeliveryRules
 
@@ -216,6 +217,7 @@ class Rules:
     delivery: DeliveryRules = field(default_factory=DeliveryRules)
     recipients: Recipients = field(default_factory=Recipients)
     dicom_tags: tuple[ExtraTag, ...] = ()  # rules/dicom.yaml: extra columns of dicom.instances
+    marts: tuple[MartDef, ...] = ()  # rules/marts/*.sql
 
     def source(self, system: str, version: str) -> SourceDef:
         for s in self.sources:

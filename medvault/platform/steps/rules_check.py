@@ -5,7 +5,8 @@ run fails here first, with its file and key path:
   staging uses, so what passes here stages);
 - no two tables can be told apart only by luck: the same header columns and file patterns that can
   match the same file make every such file `ambiguous_source`;
-- the vault model compiles (satellite parents and columns agree, names do not clash).
+- the vault model compiles (satellite parents and columns agree, names do not clash);
+- every mart's inputs exist and its SQL and checks bind (marts/validate.py).
 `load_rules` already checked the structure (types of every key, unknown keys, references).
 """
 
@@ -19,6 +20,7 @@ import duckdb
 
 from medvault.platform.ingest.identify import COMPATIBLE, norm
 from medvault.platform.ingest.validate import literal_problem
+from medvault.platform.marts.validate import mart_problems
 from medvault.platform.rules.models import Rules, SourceDef, TableDef
 from medvault.platform.vault.model import compile_vault
 
@@ -72,17 +74,17 @@ def _ambiguous(rules: Rules) -> list[str]:
     return problems
 
 
-def _vault(rules: Rules) -> list[str]:
+def _vault_and_marts(rules: Rules) -> list[str]:
     try:
-        compile_vault(rules)
+        model = compile_vault(rules)
     except (ValueError, KeyError) as exc:
         return [f"rules/vault: {exc}"]
-    return []
+    return mart_problems(rules, model)
 
 
 def deep_problems(rules: Rules) -> list[str]:
     con = duckdb.connect()
     try:
-        return [*_literals(rules, con), *_ambiguous(rules), *_vault(rules)]
+        return [*_literals(rules, con), *_ambiguous(rules), *_vault_and_marts(rules)]
     finally:
         con.close()

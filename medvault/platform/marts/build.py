@@ -1,0 +1,54 @@
+"""Build one mart (its SQL as a table of schema `marts`) and compute its checks, in the engine.
+
+A mart is rebuilt whole in one transaction (CREATE OR REPLACE ... AS its SELECT): a reader sees the old
+table or the new one. Its checks then run over the new table; each returns one row whose `passed`
+column decides, its other columns become the check's figures.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from medvault.platform.marts.models import MartCheck, MartDef
+from medvault.platform.results import CheckOutcome
+from medvault.platform.warehouse import quote_ident, row_count, transaction
+
+PREVIEW_ROWS = 20
+
+
+def build_mart(con, mart: MartDef) -> int:
+    """(Re)build the mart's table and return its rows; joins the caller's transaction if one is open."""
+    with transaction(con):
+        con.execute(f"CREATE OR REPLACE TABLE marts.{quote_ident(mart.name)} AS {mart.sql}")
+    return row_count(con, "marts", mart.name)
+
+
+def preview(con, mart: MartDef, limit: int = PREVIEW_ROWS) -> tuple[tuple[str, ...], list[tuple]]:
+    cur = con.execute(f"SELECT * FROM marts.{quote_ident(mart.name)} LIMIT {int(limit)}")
+    return tuple(d[0] for d in cur.description), cur.fetchall()
+
+
+def _figure(value):
+    """A check figure as metadata can show it."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+def run_check(con, mart: MartDef, check: MartCheck) -> CheckOutcome:
+    table = ("marts", mart.name)
+    try:
+        cur = con.execute(check.sql)
+        names = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+    except Exception as exc:  # a check that cannot run fails, naming why; the other checks still run
+        return CheckOutcome(check.name, table, False, check.warn, {"error": f"{type(exc).__name__}: {exc}"})
+    if len(rows) != 1 or "passed" not in names:
+        problem = f"returned {len(rows)} row(s) and columns {names}; it must return one row with `passed`"
+        return CheckOutcome(check.name, table, False, check.warn, {"error": problem})
+    row = dict(zip(names, rows[0], strict=True))
+    figures = {k: _figure(v) for k, v in row.items() if k != "passed"}
+    return CheckOutcome(check.name, table, row["passed"] is True, check.warn, figures)

@@ -1,0 +1,84 @@
+"""What `rules check` asks of the marts beyond their structure: every declared input exists in the
+vault model (or is a DICOM table or another mart), and the SQL of each mart and check binds, against
+empty tables in memory, so a misspelt column fails here and not in the nightly build."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from medvault.platform.marts.inputs import ensure_inputs, known_inputs
+from medvault.platform.marts.models import build_order
+from medvault.platform.rules.models import Rules
+from medvault.platform.vault.model import VaultModel
+from medvault.platform.warehouse import quote_ident
+
+
+def _where(rules: Rules, path: str) -> str:
+    try:
+        return str(Path(path).relative_to(Path(rules.root).parent))
+    except ValueError:
+        return path
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+@dataclass
+class Bound:
+    problems: list[str] = field(default_factory=list)
+    columns: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # mart -> (column, type)
+
+
+def mart_problems(rules: Rules, model: VaultModel) -> list[str]:
+    return bind(rules, model).problems
+
+
+def bind(rules: Rules, model: VaultModel) -> Bound:
+    """Every mart and check bound against empty inputs: the problems, and each mart's columns and types
+    (the asset's column schema)."""
+    out = Bound()
+    if not rules.marts:
+        return out
+    known = known_inputs(model, rules.marts)
+    for mart in rules.marts:
+        for table in mart.inputs:
+            if table not in known:
+                out.problems.append(
+                    f"{_where(rules, mart.path)}: inputs: {table} is not a table of the vault model, dicom or marts"
+                )
+    if out.problems:
+        return out
+    con = duckdb.connect()
+    try:
+        ensure_inputs(con, model)
+        for mart in build_order(rules.marts):
+            _bind_mart(con, mart, _where(rules, mart.path), out)
+    finally:
+        con.close()
+    return out
+
+
+def _bind_mart(con, mart, where: str, out: Bound) -> None:
+    try:
+        con.execute(f"CREATE TABLE marts.{quote_ident(mart.name)} AS SELECT * FROM ({mart.sql}) LIMIT 0")
+    except duckdb.Error as exc:
+        out.problems.append(f"{where}: sql: {_first_line(exc)}")
+        return
+    cols = [(r[0], r[1]) for r in con.execute(f"DESCRIBE marts.{quote_ident(mart.name)}").fetchall()]
+    out.columns[mart.name] = cols
+    for column in sorted(set(mart.columns) - {c for c, _ in cols}):
+        out.problems.append(f"{where}: columns.{column}: the SQL returns no such column")
+    for i, check in enumerate(mart.checks):
+        try:
+            names = [d[0] for d in con.execute(f"SELECT * FROM ({check.sql}) LIMIT 0").description]
+        except duckdb.Error as exc:
+            out.problems.append(f"{where}: checks[{i}].sql: {_first_line(exc)}")
+            continue
+        if "passed" not in names:
+            out.problems.append(
+                f"{where}: checks[{i}].sql: returns no `passed` column (it has {', '.join(names)})"
+            )

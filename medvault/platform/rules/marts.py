@@ -1,0 +1,154 @@
+"""`rules/marts/<name>.sql`: a mart is a SELECT with a YAML header in its leading block comment.
+
+    /*
+    description: Examinations per month (seed 000)
+    grain: [site, Month]
+    owner: imaging analytics
+    inputs: [vault.hub_event, vault.sat_event_order_details__current]
+    columns: {site: site code, Month: Mon-YYYY, TotalExams: orders of type STUDY}
+    checks:
+      - name: exams_match_study_orders
+        sql: SELECT (SELECT sum("TotalExams") FROM marts.examinations_per_month) = (...) AS passed
+    */
+    SELECT ...
+
+Checked here: the header's keys and types, that the SQL is one SELECT that reads only its declared
+inputs (schema-qualified tables or its own CTEs, never a table function), that checks read only the
+mart and its inputs, and that marts do not read each other in a cycle. Whether the inputs exist and the
+SQL binds is asked of the engine (`marts/validate.py`, run by `rules check`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from medvault.platform.marts.models import SCHEMA, MartCheck, MartDef
+from medvault.platform.rules.reading import Ctx
+from medvault.platform.warehouse.parse import select_reads
+
+ZONES = ("vault", "dicom", "marts")
+_INPUT = re.compile(r"^(vault|dicom|marts)\.[a-z][a-z0-9_]*$")
+HEADER_KEYS = {"name", "description", "grain", "owner", "inputs", "columns", "checks"}
+
+
+def split_header(text: str) -> tuple[str | None, str]:
+    """(YAML of the leading /* ... */ comment or None, the SQL after it)."""
+    stripped = text.lstrip()
+    if not stripped.startswith("/*") or "*/" not in stripped:
+        return None, text
+    end = stripped.index("*/")
+    return stripped[2:end], stripped[end + 2 :].strip().rstrip(";").strip()
+
+
+def _strings(ctx: Ctx, value, key: str) -> tuple[str, ...]:
+    items = ctx.seq(value, key)
+    bad = [v for v in items if not isinstance(v, str)]
+    if bad:
+        ctx.fail(key, f"expected a list of names, got {bad[0]!r}")
+    return tuple(v for v in items if isinstance(v, str))
+
+
+def _checks(ctx: Ctx, raw, reads_ok: set[str]) -> tuple[MartCheck, ...]:
+    out = []
+    for i, item in enumerate(ctx.seq(raw, "checks")):
+        where = f"checks[{i}]"
+        item = ctx.mapping(item, where)
+        ctx.unknown(item, {"name", "sql", "description", "warn"}, where)
+        name, sql = ctx.text(item, "name", where), ctx.text(item, "sql", where)
+        ctx.identifier(name, f"{where}.name")
+        warn = item.get("warn", False)
+        if not isinstance(warn, bool):
+            ctx.fail(f"{where}.warn", f"must be true or false, got {warn!r}")
+        if sql is None or name is None:
+            continue
+        reads = select_reads(sql)
+        for problem in reads.problems:
+            ctx.fail(f"{where}.sql", problem)
+        for table in sorted(reads.tables - reads_ok):
+            ctx.fail(f"{where}.sql", f"reads {table}, which is neither the mart nor one of its inputs")
+        description = ctx.text(item, "description", where, required=False, default="")
+        out.append(MartCheck(name, sql.strip().rstrip(";"), description, bool(warn)))
+    return tuple(out)
+
+
+def load_mart(path: Path, root: Path, problems: list[str]) -> MartDef | None:
+    ctx = Ctx(path, root, problems)
+    header, sql = split_header(path.read_text(encoding="utf-8"))
+    if header is None:
+        ctx.fail("", "must start with a /* ... */ comment holding the YAML header (description, inputs, ...)")
+        return None
+    try:
+        data = yaml.safe_load(header) or {}
+    except yaml.YAMLError as exc:
+        ctx.fail("header", f"invalid YAML: {getattr(exc, 'problem', exc)}")
+        return None
+    data = ctx.mapping(data, "header")
+    ctx.unknown(data, HEADER_KEYS, "")
+    name = ctx.text(data, "name", "", required=False, default=path.stem)
+    ctx.identifier(name, "name")
+    if name != path.stem:
+        ctx.fail("name", f"{name!r} must be the file's name ({path.stem})")
+    inputs = _strings(ctx, data.get("inputs"), "inputs")
+    if not inputs:
+        ctx.fail("inputs", "list the tables the SQL reads (vault.*, dicom.*, marts.*)")
+    for table in inputs:
+        if not _INPUT.match(table):
+            ctx.fail("inputs", f"{table!r} must be <zone>.<table> with zone one of {', '.join(ZONES)}")
+    if f"{SCHEMA}.{name}" in inputs:
+        ctx.fail("inputs", "a mart cannot read itself")
+    if not sql:
+        ctx.fail("", "has no SQL after its header")
+        return None
+    reads = select_reads(sql)
+    for problem in reads.problems:
+        ctx.fail("sql", problem)
+    for table in sorted(reads.tables - set(inputs)):
+        ctx.fail("sql", f"reads {table}, which `inputs` does not declare")
+    for table in sorted(set(inputs) - reads.tables) if not reads.problems else ():
+        ctx.fail("inputs", f"declares {table}, which the SQL does not read")
+    columns = ctx.mapping(data.get("columns") or {}, "columns")
+    description = ctx.text(data, "description", "")
+    checks = _checks(ctx, data.get("checks"), {*inputs, f"{SCHEMA}.{name}"})
+    return MartDef(
+        name=name,
+        sql=sql,
+        description=description or "",
+        grain=_strings(ctx, data.get("grain"), "grain"),
+        inputs=inputs,
+        owner=ctx.text(data, "owner", "", required=False, default="") or "",
+        columns={str(k): str(v) for k, v in columns.items()},
+        checks=checks,
+        path=str(path),
+    )
+
+
+def load_marts(folder: Path, root: Path, problems: list[str]) -> tuple[MartDef, ...]:
+    """Every mart of `folder` (none when it does not exist), refusing marts that read each other in a
+    cycle or read a mart that does not exist."""
+    if not folder.is_dir():
+        return ()
+    marts = tuple(m for p in sorted(folder.glob("*.sql")) if (m := load_mart(p, root, problems)) is not None)
+    names = {m.name for m in marts}
+    for mart in marts:
+        ctx = Ctx(Path(mart.path), root, problems)
+        for dep in mart.mart_inputs():
+            if dep not in names:
+                ctx.fail("inputs", f"marts.{dep} is not a mart of {folder.name}/")
+        if _cycle(mart.name, {m.name: m.mart_inputs() for m in marts}):
+            ctx.fail("inputs", "marts read each other in a cycle")
+    return marts
+
+
+def _cycle(start: str, graph: dict[str, list[str]]) -> bool:
+    seen, stack = set(), list(graph.get(start, []))
+    while stack:
+        node = stack.pop()
+        if node == start:
+            return True
+        if node not in seen:
+            seen.add(node)
+            stack.extend(graph.get(node, []))
+    return False
