@@ -14,6 +14,7 @@ from medvault.assets.marts import build_marts_asset
 from medvault.assets.ops import sites_fresh
 from medvault.assets.partitions import site_date_partitions
 from medvault.assets.pit import build_pit_asset
+from medvault.assets.publish import build_publish_asset
 from medvault.assets.reference import build_reference_asset
 from medvault.jobs import dicom_reprocess_job, freshness_job, ingest_job, marts_job, strays_job
 from medvault.platform.config import Settings, keep_files_private
@@ -48,6 +49,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
                     build_pit_asset(engine.vault),
                     build_reference_asset(engine.rules),
                     build_marts_asset(engine.rules, engine.vault),
+                    build_publish_asset(engine.rules),
                 ],
             ),
         ],

@@ -274,3 +274,32 @@ def test_no_patient_identifier_in_logs_or_metadata(demo):
     assert "rows_loaded" in blob or "dagster/row_count" in blob, "metadata was captured"
     leaked = sorted(i for i in identifiers if i in blob)
     assert leaked == [], f"{len(leaked)} patient identifiers in logs/metadata"
+
+
+def test_no_patient_value_reaches_a_mart_or_a_published_output(demo):
+    """Every value of a pii column the drops carried (ids, CHI numbers, names, birth dates, postcodes, as
+    staged) is searched for in every mart, the marts' Parquet files and the CSV reports."""
+    import pyarrow.parquet as pq
+
+    from medvault.platform.rules import load_rules
+
+    settings, *_ = demo
+    rules = load_rules(settings.rules)
+    planted: set[str] = set()
+    for (system, table), defs in rules.staged_tables().items():
+        pii = sorted({c.name for _, t in defs for c in t.columns if c.pii})
+        for column in pii:
+            sql = f'SELECT DISTINCT CAST("{column}" AS VARCHAR) FROM staging.{system}__{table} WHERE "{column}" IS NOT NULL'
+            planted |= {v for (v,) in _query(settings, sql) if len(v.strip()) >= 6}
+    assert len(planted) > 20, "the demo's drops carry patient values to look for"
+    cells: list[str] = []
+    for mart in rules.marts:
+        cells += [str(v) for row in _query(settings, f"SELECT * FROM marts.{mart.name}") for v in row]
+    parquet = sorted((settings.home / "lake" / "marts").rglob("*.parquet"))
+    reports = sorted((settings.home / "reports").rglob("*.csv"))
+    assert parquet and reports, "the marts job published Parquet and CSV"
+    for path in parquet:
+        cells += [str(v) for row in pq.read_table(path).to_pylist() for v in row.values()]
+    text = "\n".join(p.read_text() for p in reports)
+    leaked = sorted(v for v in planted if v in set(cells) or v in text)
+    assert leaked == [], f"{len(leaked)} patient values found in outputs"

@@ -138,6 +138,29 @@ SETTINGS: tuple[Setting, ...] = (
         "MEDVAULT_DIGEST_CRON", "0 6 * * *", "When the users' digest of delivered images is sent (cron, UTC)."
     ),
     Setting(
+        "MEDVAULT_REPORTS",
+        "$MEDVAULT_HOME/reports",
+        "Where seed 000's CSV reports go (a folder, s3://bucket/prefix or sftp://host/path): "
+        "<site>/<report>/<report>_<Mon-DD-YYYY>.csv and combined/<report>/... .",
+    ),
+    Setting(
+        "MEDVAULT_PUBLISH_POSTGRES",
+        "",
+        "libpq URL of the PostgreSQL database the marts are published to (postgresql://user@host/db; a "
+        "password in PGPASSWORD or ~/.pgpass); empty: not published.",
+    ),
+    Setting(
+        "MEDVAULT_PUBLISH_READER",
+        "",
+        "PostgreSQL role granted SELECT on the published marts (e.g. the BI tool's); empty: no grant.",
+    ),
+    Setting(
+        "MEDVAULT_SMALL_COUNT",
+        "5",
+        "Counts below this (and above 0) are suppressed (NULL) in every published output: Parquet, CSV, "
+        "PostgreSQL, dashboard (statistical disclosure control). 1 turns suppression off.",
+    ),
+    Setting(
         "MEDVAULT_ARCHIVE_MAX_MEMBERS",
         "20000",
         "A .zip upload with more files is refused whole (`zip_bomb`); its members are never extracted.",
@@ -266,6 +289,22 @@ def _archive_limits(get) -> ArchiveLimits:
     )
 
 
+def _role(name: str, text: str) -> str:
+    role = text.strip()
+    if role and not re.fullmatch(r"[a-z_][a-z0-9_]*", role):
+        raise SettingsError(
+            f"{name} must be a plain PostgreSQL role name (lower case, digits, _), got {text!r}"
+        )
+    return role
+
+
+def _at_least(name: str, text: str, minimum: int) -> int:
+    value = _int(name, text)
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {text!r}")
+    return value
+
+
 REJECTED_VALUES = ("keep", "hash", "none")
 
 
@@ -357,6 +396,10 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     digest_cron: str = "0 6 * * *"
     archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
+    reports: Path | str = ""
+    publish_postgres: str = field(default="", repr=False)  # may carry credentials: never printed
+    publish_reader: str = ""
+    small_count: int = 5
     s3: S3Settings = field(default_factory=S3Settings)
     sftp: SftpSettings = field(default_factory=SftpSettings)
 
@@ -403,6 +446,10 @@ class Settings:
             smtp=_smtp(get),
             digest_cron=_cron("MEDVAULT_DIGEST_CRON", get("MEDVAULT_DIGEST_CRON")),
             archive_limits=_archive_limits(get),
+            reports=location(get("MEDVAULT_REPORTS")),
+            publish_postgres=get("MEDVAULT_PUBLISH_POSTGRES").strip(),
+            publish_reader=_role("MEDVAULT_PUBLISH_READER", get("MEDVAULT_PUBLISH_READER")),
+            small_count=_at_least("MEDVAULT_SMALL_COUNT", get("MEDVAULT_SMALL_COUNT"), 1),
             s3=S3Settings(
                 bucket=get("MEDVAULT_S3_BUCKET"),
                 prefix=get("MEDVAULT_S3_PREFIX"),

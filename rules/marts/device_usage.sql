@@ -14,6 +14,7 @@ columns:
   modality: the modality it acquires
   series: series acquired on it
   images: images of those series
+counts: [series, images]   # suppressed below MEDVAULT_SMALL_COUNT when published
 checks:
   - name: every_station_listed
     description: Every station hub key of a site is one row, even a station without series.

@@ -13,6 +13,7 @@ columns:
   diskspace_GB: gigabytes (1024^3 bytes) of the department's image files, rounded to 2 decimals
   bytes: the same in bytes, unrounded
   instances: image files counted
+counts: [instances]   # suppressed below MEDVAULT_SMALL_COUNT when published
 checks:
   - name: bytes_counted_once
     description: Per site, the departments add up to the file sizes of every instance with a series (no instance under two departments).

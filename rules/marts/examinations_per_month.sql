@@ -12,6 +12,7 @@ columns:
   Month: month of creation as Mon-YYYY (seed 000's label); NULL for an order without a creation time
   month_start: first day of that month, for sorting and charts
   TotalExams: orders of type STUDY created that month
+counts: [TotalExams]   # suppressed below MEDVAULT_SMALL_COUNT when published
 checks:
   - name: exams_match_study_orders
     description: Per site, the months add up to the STUDY orders in force in the vault.

@@ -10,6 +10,7 @@ columns:
   site: site code
   STATION_NAME: the station (DICOM StationName as the PACS lists it)
   COUNT: series of that station
+counts: [COUNT]   # suppressed below MEDVAULT_SMALL_COUNT when published
 checks:
   - name: series_counted_once
     description: Per site, the stations' counts add up to the series of the PACS extract (no series under two stations).

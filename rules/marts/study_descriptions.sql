@@ -10,6 +10,7 @@ columns:
   site: site code
   STUDY_DESC: the study description as the PACS lists it; NULL when it has none
   COUNT: studies with that description
+counts: [COUNT]   # suppressed below MEDVAULT_SMALL_COUNT when published
 checks:
   - name: studies_counted_once
     description: Per site, the descriptions' counts add up to the studies in the vault.

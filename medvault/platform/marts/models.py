@@ -32,6 +32,7 @@ class MartDef:
     columns: dict[str, str] = field(default_factory=dict)  # column -> description
     checks: tuple[MartCheck, ...] = ()
     path: str = ""
+    counts: tuple[str, ...] = ()  # count columns suppressed below the small-count threshold when published
 
     @property
     def table(self) -> str:

@@ -15,6 +15,18 @@ from medvault.platform.rules.models import Rules
 from medvault.platform.vault.model import VaultModel
 from medvault.platform.warehouse import quote_ident
 
+_WHOLE_NUMBERS = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+}
+
 
 def _where(rules: Rules, path: str) -> str:
     try:
@@ -72,6 +84,12 @@ def _bind_mart(con, mart, where: str, out: Bound) -> None:
     out.columns[mart.name] = cols
     for column in sorted(set(mart.columns) - {c for c, _ in cols}):
         out.problems.append(f"{where}: columns.{column}: the SQL returns no such column")
+    types = dict(cols)
+    for column in mart.counts:
+        if column not in types:
+            out.problems.append(f"{where}: counts: the SQL returns no column {column!r}")
+        elif types[column] not in _WHOLE_NUMBERS:
+            out.problems.append(f"{where}: counts: {column!r} is {types[column]}, not a whole number")
     for i, check in enumerate(mart.checks):
         try:
             names = [d[0] for d in con.execute(f"SELECT * FROM ({check.sql}) LIMIT 0").description]

@@ -31,7 +31,7 @@ from medvault.platform.warehouse.parse import select_reads
 
 ZONES = ("vault", "dicom", "marts")
 _INPUT = re.compile(r"^(vault|dicom|marts)\.[a-z][a-z0-9_]*$")
-HEADER_KEYS = {"name", "description", "grain", "owner", "inputs", "columns", "checks"}
+HEADER_KEYS = {"name", "description", "grain", "owner", "inputs", "columns", "counts", "checks"}
 
 
 def split_header(text: str) -> tuple[str | None, str]:
@@ -122,6 +122,7 @@ def load_mart(path: Path, root: Path, problems: list[str]) -> MartDef | None:
         columns={str(k): str(v) for k, v in columns.items()},
         checks=checks,
         path=str(path),
+        counts=_strings(ctx, data.get("counts"), "counts"),
     )
 
 

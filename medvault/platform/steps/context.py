@@ -106,6 +106,11 @@ class StepContext:
             self.delivery_store = self._exit.enter_context(self.stores.delivery())
         return self.delivery_store
 
+    @cached_property
+    def reports(self) -> ObjectStore:
+        """Where the CSV reports go (MEDVAULT_REPORTS), opened on first use."""
+        return self._exit.enter_context(self.stores.reports())
+
     def close(self) -> None:
         self._exit.close()
 

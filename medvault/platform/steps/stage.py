@@ -22,6 +22,7 @@ from medvault.platform.ingest.faults import FileFault
 from medvault.platform.ingest.load import LoadResult, load_file
 from medvault.platform.ingest.profile import profile
 from medvault.platform.ledger import FileEntry, Ledger, LoadRecord, RowCounts
+from medvault.platform.publish.staged import staged_key, write_staged_slice
 from medvault.platform.redact import safe_error
 from medvault.platform.results import StepResult, TableResult
 from medvault.platform.rules.models import SQL_TYPES, SourceDef, TableDef
@@ -58,9 +59,11 @@ class StageSummary:
     extra_columns: dict[str, str] = field(default_factory=dict)
     reject_reasons: dict[str, int] = field(default_factory=dict)
     profile: dict[str, dict] = field(default_factory=dict)
+    parquet_key: str = ""  # the slice's Parquet copy in the lake
 
     def as_metadata(self) -> dict:
         return {
+            "parquet_key": self.parquet_key,
             "files_loaded": self.files_loaded,
             "files_quarantined": self.files_quarantined,
             "files_outdated": self.files_outdated,
@@ -176,6 +179,9 @@ def stage_table(ctx: StepContext, con: duckdb.DuckDBPyConnection, system: str, t
         for item in loaded:
             _drop_temps(con, item)
     summary.reject_reasons = ledger.rejections.reasons(site, date, system, table)
+    for written in (name, *(staging_name(system, c.name) for c in newest.children)):
+        write_staged_slice(con, ctx.lake, written, site, date)  # the slice's Parquet copy (publish/staged.py)
+    summary.parquet_key = staged_key(name, site, date)
     return summary
 
 

@@ -1,4 +1,4 @@
-"""The store factory: every store medvault opens (drops, lake, quarantine, delivery) is built here from Settings.
+"""The store factory: every store medvault opens (drops, lake, quarantine, delivery, reports) is built here from Settings.
 
 A location is a local folder, `s3://bucket/prefix` or `sftp://[user@]host[:port]/path`; S3 endpoint and
 region and the SFTP key, known_hosts and passphrase come from the settings, never from the URL.
@@ -55,6 +55,10 @@ class StoreFactory:
     def delivery(self) -> ObjectStore:
         """The DICOM pipeline's destination store (MEDVAULT_DELIVERY)."""
         return self.location(self.settings.delivery or self.settings.home / "delivery")
+
+    def reports(self) -> ObjectStore:
+        """Where the CSV reports are written (MEDVAULT_REPORTS)."""
+        return self.location(self.settings.reports or self.settings.home / "reports")
 
     def location(self, where: Path | str) -> ObjectStore:
         if isinstance(where, Path) or "://" not in where:
