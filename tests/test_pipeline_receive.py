@@ -103,12 +103,13 @@ class Env:
         return [r[0] for r in rows]
 
     def raw_files(self) -> dict[str, tuple[int, int, bytes]]:
-        """Every file of the raw zone: relative path -> (inode, mtime_ns, bytes)."""
+        """Every file of the raw zone: relative path -> (inode, mtime_ns, bytes). (Not the lake's staged/
+        Parquet copies, which staging rewrites with each slice.)"""
         base = self.root / "lake"
         return {
             p.relative_to(base).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns, p.read_bytes())
             for p in sorted(base.rglob("*"))
-            if p.is_file()
+            if p.is_file() and not p.relative_to(base).as_posix().startswith("staged/")
         }
 
 
