@@ -16,11 +16,12 @@ $(BIN)/medvault: pyproject.toml
 
 install: $(BIN)/medvault
 
-# The SFTP tests start a real OpenSSH sshd on loopback; DCMTK's dcmdump cross-checks stamped images.
+# The SFTP tests start a real OpenSSH sshd on loopback; DCMTK's dcmdump cross-checks stamped images;
+# headless Chromium opens the dashboard.
 system-deps:
-	@{ test -x /usr/sbin/sshd && command -v dcmdump >/dev/null; } || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client dcmtk; \
-	  else echo "install OpenSSH server and DCMTK: sudo apt-get install -y openssh-server dcmtk" >&2; exit 1; fi; }
+	@{ test -x /usr/sbin/sshd && command -v dcmdump >/dev/null && command -v chromium >/dev/null; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client dcmtk chromium; \
+	  else echo "install OpenSSH server, DCMTK and Chromium: sudo apt-get install -y openssh-server dcmtk chromium" >&2; exit 1; fi; }
 
 demo: install
 	$(BIN)/medvault demo

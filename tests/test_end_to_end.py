@@ -278,7 +278,7 @@ def test_no_patient_identifier_in_logs_or_metadata(demo):
 
 def test_no_patient_value_reaches_a_mart_or_a_published_output(demo):
     """Every value of a pii column the drops carried (ids, CHI numbers, names, birth dates, postcodes, as
-    staged) is searched for in every mart, the marts' Parquet files and the CSV reports."""
+    staged) is searched for in every mart, the marts' Parquet files, the CSV reports and the dashboard."""
     import pyarrow.parquet as pq
 
     from medvault.platform.rules import load_rules
@@ -301,5 +301,127 @@ def test_no_patient_value_reaches_a_mart_or_a_published_output(demo):
     for path in parquet:
         cells += [str(v) for row in pq.read_table(path).to_pylist() for v in row.values()]
     text = "\n".join(p.read_text() for p in reports)
+    text += (settings.home / "dashboard" / "index.html").read_text()
     leaked = sorted(v for v in planted if v in set(cells) or v in text)
     assert leaked == [], f"{len(leaked)} patient values found in outputs"
+
+
+def _chromium(url: str, *flags: str) -> tuple[str, str]:
+    """Headless Chromium (Debian's package) on a file:// URL: (the DOM after the page's scripts, stderr)."""
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, "Debian's chromium (installed by .ci/run)"
+    cmd = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--enable-logging=stderr",
+        "--v=0",
+        *flags,
+        url,
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout, proc.stderr
+
+
+def _charts(dom: str) -> dict[str, tuple[int, float]]:
+    import re
+
+    return {
+        m.group(1): (int(m.group(2)), float(m.group(3)))
+        for m in re.finditer(r'id="chart-(\w+)"[^>]*data-points="(\d+)" data-total="([\d.]+)"', dom)
+    }
+
+
+def test_the_dashboard_renders_every_chart_and_filters_by_site(demo, tmp_path):
+    """The demo wrote the dashboard; rebuilt here without suppression (the demo's counts are small), it
+    is opened in headless Chromium: every chart has data, a site filter shows that site's share, the
+    page logs nothing to the console, and each subject area is kept as a screenshot."""
+    from medvault.platform.dashboard.build import dashboard_path, write_dashboard
+    from medvault.platform.rules import load_rules
+
+    settings, summary, *_ = demo
+    assert dashboard_path(settings.home).exists(), "the marts job wrote the dashboard"
+    with Warehouse(settings.warehouse).connect(read_only=True) as con:
+        path, data = write_dashboard(con, load_rules(settings.rules), tmp_path, threshold=1)
+    assert "<script src" not in path.read_text() and "http" not in path.read_text().split("<script")[1][:200]
+    dom, log = _chromium(path.as_uri(), "--dump-dom")
+    assert 'data-rendered="yes"' in dom
+    everything = _charts(dom)
+    assert set(everything) == {c["id"] for p in data["pages"] for c in p["charts"]}
+    empty = [c for c, (points, _) in everything.items() if points == 0]
+    assert empty == [], f"charts without data: {empty}"
+    assert ":CONSOLE" not in log, [line for line in log.splitlines() if ":CONSOLE" in line]
+    sites = sorted(data["sites"])
+    assert len(sites) == SITES
+    one = _charts(_chromium(f"{path.as_uri()}?site={sites[0]}", "--dump-dom")[0])
+    other = _charts(_chromium(f"{path.as_uri()}?site={sites[1]}", "--dump-dom")[0])
+    for chart in ("exams", "files"):
+        assert 0 < one[chart][1] < everything[chart][1], chart
+        assert one[chart][1] + other[chart][1] == everything[chart][1], f"{chart}: the sites add up"
+    for page in data["pages"]:
+        shot = tmp_path / f"dashboard-{page['id']}.png"
+        _chromium(f"{path.as_uri()}#{page['id']}", f"--screenshot={shot}", "--window-size=1400,1400")
+        assert shot.stat().st_size > 10_000, shot
+
+
+def test_local_time_and_canonical_names_from_the_generated_files(demo):
+    """appointments_by_hour counts each appointment at its site's local hour (sites.yaml timezone), and the
+    facility spelt two ways by the HIS extract shows under its override (rules/vault/references.yaml)."""
+    from zoneinfo import ZoneInfo
+
+    from medvault.platform.rules import load_rules
+
+    settings, summary, *_ = demo
+    rules = load_rules(settings.rules)
+    latest: dict[tuple[str, str], dict] = {}
+    for f in sorted(summary["files"], key=lambda f: (f["date"], f["path"])):
+        if f["table"] == "appointments" and f["duplicate_of"] is None and f["path"].endswith(".ndjson"):
+            with open(settings.drops / f["path"], encoding=f["encoding"]) as fh:
+                for doc in (json.loads(line) for line in fh if line.strip()):
+                    latest[(f["site"], doc["_id"]["$oid"])] = doc
+    expected: Counter = Counter()
+    for (site, _), doc in latest.items():
+        when = datetime.fromisoformat(doc["scheduledAt"]["$date"].replace("Z", "+00:00"))
+        local = when.astimezone(ZoneInfo(rules.sites[site].timezone))
+        expected[(site, local.isoweekday(), local.hour)] += 1
+    got = _query(settings, "SELECT site, weekday, hour, booked FROM marts.appointments_by_hour")
+    assert {(s, w, h): n for s, w, h, n in got} == dict(expected) and expected
+    names = _query(
+        settings, "SELECT site, id, display_name, chosen_by FROM marts.display_names WHERE kind = 'facility'"
+    )
+    assert ("aurora_eye", "AUR-F01", "Aurora Eye Centre", "override") in names
+    assert all(chosen in ("override", "most recent", "only name") for *_, chosen in names)
+
+
+def test_every_mart_check_passes_and_the_star_is_pseudonymous(demo):
+    """Rebuilding the marts over the demo's vault: every reconciliation check holds, the star's facts
+    have one row per event of the vault, and a patient appears only as a keyed pseudonym."""
+    import re
+
+    from medvault.platform.steps import marts
+    from medvault.platform.steps.context import Engine
+
+    settings, *_ = demo
+    with Engine(settings).step(run_id="check-marts") as ctx:
+        result = marts.run(ctx)
+    assert result.failures == []
+    failed = [(c.table[1], c.name, c.metadata) for c in result.checks if not c.passed]
+    assert failed == []
+    assert len(result.checks) == sum(len(m.checks) for m in ctx.rules.marts)
+    studies = _query(settings, "SELECT count(*) FROM vault.sat_event_study_details__current")[0][0]
+    assert _query(settings, "SELECT count(*) FROM marts.fact_study")[0][0] == studies > 0
+    keys = [k for (k,) in _query(settings, "SELECT patient_key FROM marts.dim_patient")]
+    people = {p for (p,) in _query(settings, "SELECT person_id FROM vault.hub_person")}
+    assert len(keys) == len(set(keys)) == len(people)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", k) for k in keys) and not set(keys) & people
+    joined = _query(
+        settings, "SELECT count(*) FROM marts.fact_study f JOIN marts.dim_patient p USING (patient_key)"
+    )[0][0]
+    assert joined == studies, "every study's patient is in the patient dimension"
+    bed_days = _query(settings, "SELECT count(*) FROM marts.fact_bed_day")[0][0]
+    assert bed_days > 0

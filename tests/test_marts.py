@@ -83,7 +83,8 @@ def test_seed_reports_count_what_the_vault_holds(tmp_path: Path):
     result = _load(tmp_path, load_rules(ROOT / "rules"), "2026-03-02", TABLES)
     assert result.failures == []
     built = {t.table[1]: t.row_count for t in result.tables}
-    assert set(built) == {
+    assert set(built) == {m.name for m in load_rules(ROOT / "rules").marts}
+    assert set(built) >= {
         "examinations_per_month",
         "station_names",
         "study_descriptions",
@@ -138,9 +139,16 @@ def test_a_station_in_two_departments_fails_the_disk_space_reconciliation(tmp_pa
 
 
 def test_an_empty_warehouse_builds_empty_marts(tmp_path: Path):
-    result = marts.run(step_context(tmp_path, load_rules(ROOT / "rules"), None, None))
-    assert result.failures == [] and {t.row_count for t in result.tables} == {0}
-    assert len(result.checks) == 5 and all(c.passed for c in result.checks)
+    rules = load_rules(ROOT / "rules")
+    result = marts.run(step_context(tmp_path, rules, None, None))
+    from_rules = {m.name for m in rules.marts if all(i.startswith("vault.ref_") for i in m.inputs)}
+    assert from_rules == {"dim_site", "dim_modality"}, "code lists from the rules fill these"
+    assert result.failures == [] and {t.row_count for t in result.tables if t.table[1] not in from_rules} == {
+        0
+    }
+    assert len(result.checks) == sum(len(m.checks) for m in rules.marts) and all(
+        c.passed for c in result.checks
+    )
 
 
 # -- what rules check refuses ------------------------------------------------------------------------
@@ -248,3 +256,30 @@ def test_the_docs_show_each_shipped_report_and_its_sql():
     for mart in rules.marts:
         assert f"### `marts.{mart.name}`" in docs
         assert f"```sql\n{mart.sql}\n```" in docs, f"docs/marts.md shows the SQL of {mart.name} as it is"
+
+
+def test_a_renamed_station_keeps_one_display_name_and_one_bar(tmp_path: Path):
+    """Seed 003's canonical names: the station with device serial S1 is renamed CT1 -> CT-ONE; the most
+    recent name wins and its series stay one device."""
+    rules = load_rules(ROOT / "rules")
+    _load(tmp_path, rules, "2026-03-02", TABLES)
+    renamed = """station_name,ae_title,manufacturer,model,device_serial,department,modality,modified_at
+CT-ONE,CT1,GE,Revolution,S1,Radiology,CT,2026-03-03T08:00:00
+"""
+    series = """series_instance_uid,study_instance_uid,series_number,modality,body_part_examined,laterality,station_name,department,institution_name,modified_at
+1.3.5,1.2.2,2,CT,HEAD,,CT-ONE,Radiology,Aurora,2026-03-03T08:00:00
+"""
+    result = _load(tmp_path, rules, "2026-03-03", {"stations": renamed, "series": series})
+    names = _rows(tmp_path, "SELECT kind, id, display_name, chosen_by, names_seen FROM marts.display_names")
+    assert ("station", "S1", "CT-ONE", "most recent", 2) in names
+    assert ("station", "S2", "OCT1", "only name", 1) in names
+    devices = dict(_rows(tmp_path, "SELECT device, series FROM marts.series_per_device"))
+    assert devices == {"CT-ONE": 3, "OCT1": 1}, "CT1's two series and CT-ONE's one are one device"
+    seed = dict(
+        _rows(
+            tmp_path,
+            'SELECT "STATION_NAME", "COUNT" FROM marts.station_names WHERE "STATION_NAME" IS NOT NULL',
+        )
+    )
+    assert seed == {"CT1": 2, "CT-ONE": 1, "OCT1": 1}, "seed 000's report stays by station name"
+    assert all(c.passed for c in result.checks if c.table[1] in ("display_names", "series_per_device"))

@@ -27,7 +27,8 @@ def _rules(tmp_path: Path, references: str | None = None) -> Path:
 def test_shipped_references_load_and_are_rewritten_only_when_changed(tmp_path):
     root = _rules(tmp_path)
     refs = load_rules(root).vault.references
-    assert set(refs) == {"ref_modality", "ref_icd10_chapter", "ref_sex"}
+    assert set(refs) == {"ref_modality", "ref_icd10_chapter", "ref_sex", "ref_display_name", "ref_site"}
+    assert refs["ref_site"].rows == (("site_a", "A", "FI", "UTC"),), "made from sites.yaml"
     con = duckdb.connect()
     assert load_reference(con, refs["ref_icd10_chapter"]) == 22
     row = con.execute(
@@ -79,3 +80,12 @@ def test_reference_mistakes_are_named_by_file_and_key(tmp_path, text, problem):
     assert any("references.yaml: references." in p and problem in p for p in err.value.problems), (
         err.value.problems
     )
+
+
+def test_ref_site_is_made_from_sites_yaml_and_cannot_be_declared(tmp_path):
+    root = _rules(
+        tmp_path,
+        "references:\n  ref_site:\n    key: code\n    columns: [code, name]\n    rows:\n      - [x, y]\n",
+    )
+    with pytest.raises(RulesError, match="ref_site is made from sites.yaml"):
+        load_rules(root)

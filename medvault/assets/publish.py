@@ -1,5 +1,5 @@
 """publish/<output>: the marts out of the warehouse, after every mart is built: the Parquet lake, seed
-000's CSV reports and PostgreSQL (materialized only when MEDVAULT_PUBLISH_POSTGRES is set)."""
+000's CSV reports, PostgreSQL (materialized only when MEDVAULT_PUBLISH_POSTGRES is set) and the dashboard."""
 
 import dagster as dg
 
@@ -13,6 +13,13 @@ DESCRIPTIONS = {
     publish.PARQUET: "The marts as Hive-partitioned Parquet (lake/marts/<mart>/site=<site>/), small counts suppressed.",
     publish.CSV: "Seed 000's CSV reports: <site>/<report>/<report>_<Mon-DD-YYYY>.csv and combined/ (MEDVAULT_REPORTS).",
     publish.POSTGRES: "The marts in PostgreSQL (MEDVAULT_PUBLISH_POSTGRES, schema marts), bulk loaded, unchanged ones skipped.",
+    publish.DASHBOARD: "The offline HTML dashboard (MEDVAULT_HOME/dashboard/index.html): imaging, clinical, operations, pipeline health.",
+}
+KINDS = {
+    publish.PARQUET: "parquet",
+    publish.CSV: "csv",
+    publish.POSTGRES: "postgres",
+    publish.DASHBOARD: "html",
 }
 
 

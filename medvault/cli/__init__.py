@@ -1,5 +1,5 @@
 """The `medvault` command: config, rules check, generate, identify, run, backfill, demo, status,
-quarantine, sites, dicom."""
+quarantine, sites, dicom, dashboard."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import signal
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from medvault.cli import admin, data, dicom, runs
+from medvault.cli import admin, data, dicom, reports, runs
 from medvault.cli.common import UsageError, report_rules
 from medvault.platform import stopping
 from medvault.platform.config import SettingsError, keep_files_private
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_parsers(sub)
     admin.add_parsers(sub)
     dicom.add_parsers(sub)
+    reports.add_parsers(sub)
     return parser
 
 

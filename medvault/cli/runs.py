@@ -115,8 +115,12 @@ def cmd_demo(args) -> int:
     code = cmd_run(argparse.Namespace(settle=2.0, full=False))
     _send_digest(s)
     cmd_status(args)
+    from medvault.platform.dashboard.build import dashboard_path
+
+    print(f"\nreports (seed 000's CSV files): {s.reports}")
+    print(f"dashboard: {dashboard_path(s.home)} (medvault dashboard --open)")
     print(
-        f"\ndemo finished in {time.monotonic() - started:.1f}s. Open the UI with `make dev` "
+        f"demo finished in {time.monotonic() - started:.1f}s. Open the UI with `make dev` "
         f"(DAGSTER_HOME={s.dagster_home}) at http://127.0.0.1:3000"
     )
     return code

@@ -11,6 +11,7 @@ columns:
   site: site code
   store_no: the department (seed 000's name for it)
   diskspace_GB: gigabytes (1024^3 bytes) of the department's image files, rounded to 2 decimals
+  diskspace_MB: the same in megabytes (1024^2 bytes), rounded to 1 decimal
   bytes: the same in bytes, unrounded
   instances: image files counted
 counts: [instances]   # suppressed below MEDVAULT_SMALL_COUNT when published
@@ -38,6 +39,7 @@ instance_series AS (SELECT DISTINCT hk_series, hk_instance FROM vault.link_serie
 SELECT i.site,
        d.department AS store_no,
        round(sum(f.file_size) / (1024 * 1024 * 1024), 2) AS "diskspace_GB",
+       round(sum(f.file_size) / (1024 * 1024), 1) AS "diskspace_MB",
        CAST(sum(f.file_size) AS BIGINT) AS bytes,
        count(*) AS instances
 FROM instance_series li

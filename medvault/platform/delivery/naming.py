@@ -54,9 +54,10 @@ class Rendered:
     missing: tuple[str, ...]  # fields that had no value (filled with MISSING)
 
 
-def pseudonym(secret: bytes, site: str, value: str) -> str:
-    """A stable, keyed code for a value (12 hex digits of HMAC-SHA256 over site and value)."""
-    return hmac.new(secret, f"{site}|{value}".encode(), hashlib.sha256).hexdigest()[:12]
+def pseudonym(secret: bytes, site: str, value: str, digits: int = 12) -> str:
+    """A stable, keyed code for a value (the first `digits` hex digits of HMAC-SHA256 over site and value;
+    12 in delivery names, 32 for the marts' patient keys)."""
+    return hmac.new(secret, f"{site}|{value}".encode(), hashlib.sha256).hexdigest()[:digits]
 
 
 def clean(value: object) -> str:

@@ -130,6 +130,22 @@ class FileLedger:
         ).fetchall()
         return [(FileEntry(*row[:-2]), row[-2], row[-1]) for row in rows]
 
+    def daily_counts(self) -> list[tuple]:
+        """(site, date, files, received, loaded, quarantined, superseded) per drop partition: the pipeline's
+        health as the dashboard shows it."""
+        counts = ", ".join(
+            f"count(*) FILTER (WHERE status = '{s}')" for s in (RECEIVED, LOADED, QUARANTINED, SUPERSEDED)
+        )
+        return self.con.execute(
+            f"SELECT site, date, count(*), {counts} FROM ops.file_manifest GROUP BY site, date ORDER BY site, date"
+        ).fetchall()
+
+    def freshness(self) -> list[tuple]:
+        """(site, newest drop date, last file received at) per site."""
+        return self.con.execute(
+            "SELECT site, max(date), max(received_at) FROM ops.file_manifest GROUP BY site ORDER BY site"
+        ).fetchall()
+
     def get(self, ref: FileRef) -> FileEntry | None:
         row = self.con.execute(
             f"SELECT {_COLUMNS} FROM ops.file_manifest WHERE {_REF_WHERE}", _ref_params(ref)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from medvault.platform.marts.functions import register_functions
 from medvault.platform.marts.inputs import ensure_inputs, known_inputs
 from medvault.platform.marts.models import build_order
 from medvault.platform.rules.models import Rules
@@ -66,6 +67,7 @@ def bind(rules: Rules, model: VaultModel) -> Bound:
         return out
     con = duckdb.connect()
     try:
+        register_functions(con, b"rules check")  # binding needs the functions, not the real key
         ensure_inputs(con, model)
         for mart in build_order(rules.marts):
             _bind_mart(con, mart, _where(rules, mart.path), out)

@@ -11,6 +11,7 @@ from medvault.platform.rules.dicom import load_dicom
 from medvault.platform.rules.marts import load_marts
 from medvault.platform.rules.models import Rules
 from medvault.platform.rules.reading import RulesError
+from medvault.platform.rules.references import SITE_REFERENCE, site_reference
 from medvault.platform.rules.sites import load_sites
 from medvault.platform.rules.sources import load_source
 from medvault.platform.rules.vault_rules import check_vault, vault_model
@@ -41,6 +42,9 @@ def load_rules(root: Path | str) -> Rules:
     model: dict[str, Any] = {"hubs": {}, "links": {}, "loads": [], "references": {}, "problems": problems}
     for p in sorted((root / "vault").glob("*.yaml")):
         vault_model(p, root, problems, model)
+    if SITE_REFERENCE in model["references"]:
+        problems.append(f"rules/vault: {SITE_REFERENCE} is made from sites.yaml; do not declare it")
+    model["references"][SITE_REFERENCE] = site_reference(sites)
     vault = check_vault(model, sources)
     staged = {f"{s.system}__{t.name}" for s in sources if s.format != "dicom" for t in s.tables}
     delivery = load_delivery(root / "delivery.yaml", root, problems, set(sites), staged)

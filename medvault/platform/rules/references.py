@@ -35,6 +35,24 @@ def _csv_rows(ctx: Ctx, path: Path, columns: tuple[str, ...], key: str) -> list[
         return [row for row in reader if row]
 
 
+SITE_REFERENCE = "ref_site"
+
+
+def site_reference(sites: dict) -> ReferenceDef:
+    """sites.yaml as the reference table `vault.ref_site`, so marts can report in each site's local time
+    (`ts AT TIME ZONE 'UTC' AT TIME ZONE r.timezone`) and show its display name."""
+    rows = tuple(
+        (s.code, s.name, s.country, s.timezone) for s in sorted(sites.values(), key=lambda s: s.code)
+    )
+    return ReferenceDef(
+        SITE_REFERENCE,
+        "code",
+        ("code", "name", "country", "timezone"),
+        rows,
+        "The sites of sites.yaml: code, display name, country and IANA timezone (made from the rules).",
+    )
+
+
 def read_references(ctx: Ctx, data: dict, folder: Path, into: dict[str, ReferenceDef]) -> None:
     for name, raw in ctx.mapping(data.get("references") or {}, "references").items():
         key = f"references.{name}"

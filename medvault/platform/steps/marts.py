@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from medvault.platform.ledger import Ledger, LoadRecord
 from medvault.platform.marts.build import build_mart, preview, run_check
+from medvault.platform.marts.functions import register_functions
 from medvault.platform.marts.inputs import ensure_inputs
 from medvault.platform.marts.models import SCHEMA, build_order
 from medvault.platform.redact import safe_error
@@ -22,6 +23,7 @@ def run(ctx: StepContext, names: set[str] | None = None) -> StepResult:
     result = StepResult()
     failed: set[str] = set()
     with ctx.connect() as con:
+        register_functions(con, ctx.settings.pseudonym_secret())
         with transaction(con):
             ensure_inputs(con, ctx.vault)
         for mart in build_order(ctx.rules.marts):

@@ -1,5 +1,6 @@
 """Publish the built marts out of the warehouse: the Parquet lake (`lake/marts/`), seed 000's CSV reports
-(MEDVAULT_REPORTS) and PostgreSQL (MEDVAULT_PUBLISH_POSTGRES), each from the suppressed copy
+(MEDVAULT_REPORTS), PostgreSQL (MEDVAULT_PUBLISH_POSTGRES) and the offline HTML dashboard
+(MEDVAULT_HOME/dashboard/index.html), each from the suppressed copy
 (publish/suppress.py). Cross-site; runs after the marts in the marts job.
 """
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from medvault.platform.dashboard.build import write_dashboard
 from medvault.platform.ledger import Ledger, LoadRecord
 from medvault.platform.marts.models import MartDef, build_order
 from medvault.platform.publish import postgres
@@ -19,8 +21,8 @@ from medvault.platform.steps.context import StepContext
 from medvault.platform.warehouse import table_exists
 
 ZONE = "publish"
-PARQUET, CSV, POSTGRES = "marts_parquet", "csv_reports", "postgres"
-OUTPUTS = (PARQUET, CSV, POSTGRES)
+PARQUET, CSV, POSTGRES, DASHBOARD = "marts_parquet", "csv_reports", "postgres", "dashboard"
+OUTPUTS = (PARQUET, CSV, POSTGRES, DASHBOARD)
 
 
 def _built(con, ctx: StepContext) -> tuple[list[MartDef], list[str]]:
@@ -47,6 +49,17 @@ def run(ctx: StepContext, names: set[str] | None = None) -> StepResult:
             files = [k for m in marts for k in write_csv_reports(con, ctx.reports, m, threshold, day)]
             meta = {**common, "files": len(files), "report_date": day.isoformat()}
             result.tables.append(TableResult((ZONE, CSV), meta, len(files)))
+        if DASHBOARD in names:
+            path, data = write_dashboard(con, ctx.rules, ctx.settings.home, threshold)
+            shown = sum(len(rows) for rows in data["datasets"].values())
+            meta = {
+                **common,
+                "path": str(path),
+                "url": path.as_uri(),
+                "rows_shown": shown,
+                "sites": len(data["sites"]),
+            }
+            result.tables.append(TableResult((ZONE, DASHBOARD), meta, shown))
         if POSTGRES in names and ctx.settings.publish_postgres:
             _publish_postgres(ctx, con, marts, common, result)
     return result

@@ -1,0 +1,31 @@
+/*
+description: >-
+  Patients, pseudonymous by construction: a keyed code (HMAC-SHA256 of the site and the patient's key
+  with MEDVAULT_PSEUDONYM_KEY, the function pseudonym()), the age band and sex; no name, identifier,
+  birth date or postcode.
+grain: [patient_key]
+owner: data engineering
+inputs: [vault.hub_person, vault.sat_person_registration_details__current, vault.sat_person_demographic_details__current]
+columns:
+  patient_key: the patient's pseudonym (32 hex digits of HMAC-SHA256 over site and patient key)
+  site: site code
+  sex: administrative sex (M, F, O, U); SMR01's codes 1, 2, 9 as M, F, U
+  age_band: age in ten-year bands (0-9 ... 90+) as SMR01 reports it; NULL when unknown
+checks:
+  - name: one_pseudonym_per_patient
+    description: Every patient of the vault has one pseudonym, and no two patients share one.
+    sql: |
+      SELECT (SELECT count(*) FROM marts.dim_patient) = (SELECT count(*) FROM vault.hub_person)
+             AND (SELECT count(DISTINCT patient_key) FROM marts.dim_patient) = (SELECT count(*) FROM vault.hub_person) AS passed,
+             (SELECT count(*) FROM marts.dim_patient) AS patients
+*/
+SELECT pseudonym(p.site, p.person_id) AS patient_key, p.site,
+       coalesce(r.sex, CASE d.sex WHEN 1 THEN 'M' WHEN 2 THEN 'F' WHEN 9 THEN 'U' END) AS sex,
+       CASE WHEN d.age_in_years IS NULL THEN NULL
+            WHEN d.age_in_years >= 90 THEN '90+'
+            ELSE CAST(d.age_in_years // 10 * 10 AS VARCHAR) || '-' || CAST(d.age_in_years // 10 * 10 + 9 AS VARCHAR) END
+           AS age_band
+FROM vault.hub_person p
+LEFT JOIN vault.sat_person_registration_details__current r ON r.hk_person = p.hk_person
+LEFT JOIN vault.sat_person_demographic_details__current d ON d.hk_person = p.hk_person
+ORDER BY p.site, patient_key

@@ -1,0 +1,28 @@
+/*
+description: >-
+  Acquisition devices per site: station name, its display name (marts.display_names), manufacturer,
+  model and modality as the PACS station list has them now.
+grain: [station_key]
+owner: imaging analytics
+inputs: [vault.hub_station, vault.sat_station_device_details__current, marts.display_names]
+columns:
+  station_key: the station's key in the star (its vault hash key, hex)
+  site: site code
+  station_name: the PACS station name
+  display_name: the device's display name (one per device serial)
+  manufacturer: manufacturer
+  model: model name
+  modality: modality it acquires
+checks:
+  - name: every_station_once
+    sql: |
+      SELECT (SELECT count(*) FROM marts.dim_station) = (SELECT count(*) FROM vault.hub_station)
+             AND (SELECT count(DISTINCT station_key) FROM marts.dim_station) = (SELECT count(*) FROM marts.dim_station) AS passed
+*/
+SELECT hex(st.hk_station) AS station_key, st.site, st.station_name,
+       coalesce(n.display_name, st.station_name) AS display_name,
+       d.manufacturer, d.model, d.modality
+FROM vault.hub_station st
+LEFT JOIN vault.sat_station_device_details__current d ON d.hk_station = st.hk_station
+LEFT JOIN marts.display_names n ON n.kind = 'station' AND n.site = st.site AND n.id = d.device_serial
+ORDER BY st.site, st.station_name

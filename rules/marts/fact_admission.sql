@@ -1,0 +1,33 @@
+/*
+description: >-
+  One row per hospital admission (SMR01): the patient's pseudonym, admission and discharge dates,
+  length of stay and the main condition with its ICD-10 chapter.
+grain: [admission_key]
+owner: clinical analytics
+inputs: [vault.hub_event, vault.sat_event_admissions_date__current, vault.sat_event_conditions_details__current, vault.link_person_event, vault.hub_person, vault.ref_icd10_chapter]
+columns:
+  admission_key: the admission's key in the star (its vault hash key, hex)
+  site: site code
+  patient_key: the patient's pseudonym (marts.dim_patient)
+  admission_date: date of admission
+  discharge_date: date of discharge
+  length_of_stay: days
+  main_condition: ICD-10 code of the main condition
+  chapter: its ICD-10 chapter
+checks:
+  - name: every_admission_once
+    sql: |
+      SELECT (SELECT count(*) FROM marts.fact_admission) = (SELECT count(*) FROM vault.sat_event_admissions_date__current) AS passed
+*/
+SELECT hex(h.hk_event) AS admission_key, h.site,
+       min(pseudonym(p.site, p.person_id)) AS patient_key,
+       a.admission_date, a.discharge_date, a.length_of_stay,
+       c.main_condition, min(ch.chapter) AS chapter
+FROM vault.hub_event h
+JOIN vault.sat_event_admissions_date__current a ON a.hk_event = h.hk_event
+LEFT JOIN vault.sat_event_conditions_details__current c ON c.hk_event = h.hk_event
+LEFT JOIN vault.ref_icd10_chapter ch ON upper(left(c.main_condition, 3)) BETWEEN ch.first_code AND ch.last_code
+LEFT JOIN vault.link_person_event pe ON pe.hk_event = h.hk_event
+LEFT JOIN vault.hub_person p ON p.hk_person = pe.hk_person
+GROUP BY h.hk_event, h.site, a.admission_date, a.discharge_date, a.length_of_stay, c.main_condition
+ORDER BY h.site, a.admission_date NULLS LAST, admission_key

@@ -1,0 +1,37 @@
+/*
+description: >-
+  One row per HIS bill: the patient's pseudonym, facility, when it was created, its total, currency
+  and its lines (the non-historised link of bill items).
+grain: [bill_key]
+owner: hospital operations
+inputs: [vault.hub_event, vault.sat_event_bill_details__current, vault.link_person_event, vault.hub_person, vault.link_bill_line]
+columns:
+  bill_key: the bill's key in the star (its vault hash key, hex)
+  site: site code
+  patient_key: the patient's pseudonym (marts.dim_patient)
+  created_at: when the bill was created, UTC
+  total_amount: its total
+  currency: its currency
+  lines: its bill items
+  lines_amount: the sum of its items' amounts
+counts: [lines]
+checks:
+  - name: every_bill_once
+    sql: |
+      SELECT (SELECT count(*) FROM marts.fact_bill) = (SELECT count(*) FROM vault.sat_event_bill_details__current) AS passed
+*/
+WITH lines AS (
+    SELECT hk_event, count(*) AS lines, sum(amount) AS lines_amount FROM vault.link_bill_line GROUP BY hk_event
+),
+patient AS (
+    SELECT pe.hk_event, min(pseudonym(p.site, p.person_id)) AS patient_key
+    FROM vault.link_person_event pe JOIN vault.hub_person p ON p.hk_person = pe.hk_person
+    GROUP BY pe.hk_event
+)
+SELECT hex(h.hk_event) AS bill_key, h.site, patient.patient_key, s.created_at, s.total_amount, s.currency,
+       coalesce(lines.lines, 0) AS lines, lines.lines_amount
+FROM vault.hub_event h
+JOIN vault.sat_event_bill_details__current s ON s.hk_event = h.hk_event
+LEFT JOIN lines ON lines.hk_event = h.hk_event
+LEFT JOIN patient ON patient.hk_event = h.hk_event
+ORDER BY h.site, s.created_at NULLS LAST, bill_key

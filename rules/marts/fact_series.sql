@@ -1,0 +1,41 @@
+/*
+description: >-
+  One row per image series (PACS series extract): its study, station, modality, body part,
+  laterality, and its images and bytes.
+grain: [series_key]
+owner: imaging analytics
+inputs: [vault.hub_series, vault.sat_series_acquisition_details__current, vault.link_event_series, vault.link_series_station, vault.link_series_instance, vault.sat_instance_file_details__current]
+columns:
+  series_key: the series' key in the star (its vault hash key, hex)
+  site: site code
+  study_key: its study (marts.fact_study)
+  station_key: its station (marts.dim_station)
+  series_number: series number
+  modality: modality
+  body_part: body part examined
+  laterality: laterality
+  images: images of the series
+  bytes: bytes of their files
+counts: [images]
+checks:
+  - name: every_series_once
+    sql: |
+      SELECT (SELECT count(*) FROM marts.fact_series) = (SELECT count(*) FROM vault.sat_series_acquisition_details__current) AS passed
+*/
+WITH files AS (
+    SELECT li.hk_series, count(*) AS images, CAST(coalesce(sum(f.file_size), 0) AS BIGINT) AS bytes
+    FROM (SELECT DISTINCT hk_series, hk_instance FROM vault.link_series_instance) li
+    LEFT JOIN vault.sat_instance_file_details__current f ON f.hk_instance = li.hk_instance
+    GROUP BY li.hk_series
+),
+study AS (SELECT hk_series, min(hex(hk_event)) AS study_key FROM vault.link_event_series GROUP BY hk_series),
+station AS (SELECT hk_series, min(hex(hk_station)) AS station_key FROM vault.link_series_station GROUP BY hk_series)
+SELECT hex(se.hk_series) AS series_key, se.site, study.study_key, station.station_key,
+       a.series_number, a.modality, a.body_part, a.laterality,
+       coalesce(files.images, 0) AS images, coalesce(files.bytes, 0) AS bytes
+FROM vault.hub_series se
+JOIN vault.sat_series_acquisition_details__current a ON a.hk_series = se.hk_series
+LEFT JOIN study ON study.hk_series = se.hk_series
+LEFT JOIN station ON station.hk_series = se.hk_series
+LEFT JOIN files ON files.hk_series = se.hk_series
+ORDER BY se.site, series_key
