@@ -141,8 +141,10 @@ def test_a_station_in_two_departments_fails_the_disk_space_reconciliation(tmp_pa
 def test_an_empty_warehouse_builds_empty_marts(tmp_path: Path):
     rules = load_rules(ROOT / "rules")
     result = marts.run(step_context(tmp_path, rules, None, None))
-    from_rules = {m.name for m in rules.marts if all(i.startswith("vault.ref_") for i in m.inputs)}
-    assert from_rules == {"dim_site", "dim_modality"}, "code lists from the rules fill these"
+    from_rules = {m.name for m in rules.marts if all(i.startswith(("vault.ref_", "ops.")) for i in m.inputs)}
+    assert from_rules == {"dim_site", "dim_modality", "no_data_days"}, "the rules' code lists fill these"
+    never = _rows(tmp_path, "SELECT count(*) FROM marts.no_data_days WHERE reason = 'never delivered'")[0][0]
+    assert never == len(rules.sites), "with no drop at all, every site of sites.yaml never delivered"
     assert result.failures == [] and {t.row_count for t in result.tables if t.table[1] not in from_rules} == {
         0
     }
@@ -185,6 +187,12 @@ def _mart_rules(tmp_path: Path, name: str, sql: str, inputs: str = "[vault.hub_e
         ("SELECT site FROM hub_event", "[vault.hub_event]", "", "has no schema"),
         ("SELEC site FROM vault.hub_event", "[vault.hub_event]", "", "cannot be parsed"),
         ("SELECT site FROM staging.x", "[staging.x]", "", "zone one of vault, dicom, marts"),
+        (
+            "SELECT site FROM ops.file_manifest",
+            "[ops.file_manifest]",
+            "",
+            "marts read only the ledger's views",
+        ),
         ("SELECT site FROM marts.nope", "[marts.nope]", "", "marts.nope is not a mart"),
         (
             "SELECT site FROM vault.hub_event",

@@ -53,7 +53,7 @@ def collect(con, rules: Rules, threshold: int, now: datetime | None = None) -> d
         {"site": s, "newest_drop": _json(d), "last_file_received": _json(t)}
         for s, d, t in ledger.files.freshness()
     ]
-    seen = {r["site"] for rows in datasets.values() for r in rows if r.get("site")}
+    seen = {r["site"] for r in datasets["files_by_day"]}  # the sites that delivered (the filter's choices)
     sites = {code: (rules.sites[code].name if code in rules.sites else code) for code in sorted(seen)}
     pages = [
         {

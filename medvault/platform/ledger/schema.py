@@ -7,7 +7,9 @@
 - `load_audit`: what each step wrote per target table and partition (rows in, rows inserted, rows the
   vault knew already, run, time);
 - `pipeline`, `pipeline_file`, `pipeline_file_dicom`, `pipeline_file_events`: seed 004's delivery tracking
-  (see `pipeline.py`).
+  (see `pipeline.py`);
+- `drops_per_day` (a view, the one part of `ops` the marts may read: LEDGER_VIEWS): files per site and
+  drop day, for seed 000's "no data" report.
 """
 
 from __future__ import annotations
@@ -144,9 +146,17 @@ CREATE TABLE IF NOT EXISTS ops.pipeline_file_events (
     run_id      VARCHAR,
     changed_at  TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
+CREATE VIEW IF NOT EXISTS ops.drops_per_day AS
+    SELECT site, date, count(*) AS files,
+           count(*) FILTER (WHERE status = 'loaded') AS loaded,
+           count(*) FILTER (WHERE status = 'quarantined') AS quarantined
+    FROM ops.file_manifest GROUP BY site, date;
 """
 
 _READY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+LEDGER_VIEWS = ("ops.drops_per_day",)
 
 
 def ensure_ops(con) -> None:

@@ -1,13 +1,14 @@
 """The tables a mart may read, and making sure each exists before a mart reads it.
 
 A mart reads the vault (hubs, links, satellites and their `__current`/`__history` views, point-in-time
-tables, reference tables), the DICOM tables and other marts. On a warehouse where nothing was loaded yet
+tables, reference tables), the DICOM tables, other marts and the ledger's views (`ops.drops_per_day`). On a warehouse where nothing was loaded yet
 they are created empty, so a mart is then empty, not an error.
 """
 
 from __future__ import annotations
 
 from medvault.platform.dicom.tables import ensure_dicom_tables
+from medvault.platform.ledger.schema import LEDGER_VIEWS, ensure_ops
 from medvault.platform.marts.models import SCHEMA, MartDef
 from medvault.platform.vault.ddl import create_vault_tables
 from medvault.platform.vault.model import HISTORISED, VaultModel
@@ -33,6 +34,8 @@ def known_inputs(model: VaultModel, marts: tuple[MartDef, ...]) -> dict[str, str
         out[f"vault.{ref}"] = f"vault.{ref}"
     for table in DICOM_TABLES:
         out[f"dicom.{table}"] = f"dicom.{table}"
+    for view in LEDGER_VIEWS:  # the ledger's bookkeeping, made by the receive step (raw/drops)
+        out[view] = "raw.drops"
     for mart in marts:
         out[mart.table] = mart.table
     return out
@@ -47,4 +50,5 @@ def ensure_inputs(con, model: VaultModel) -> None:
         load_reference(con, ref)  # writes only when missing or changed
     con.execute("CREATE SCHEMA IF NOT EXISTS dicom")
     ensure_dicom_tables(con)
+    ensure_ops(con)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")

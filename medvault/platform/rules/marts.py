@@ -25,12 +25,13 @@ from pathlib import Path
 
 import yaml
 
+from medvault.platform.ledger.schema import LEDGER_VIEWS
 from medvault.platform.marts.models import SCHEMA, MartCheck, MartDef
 from medvault.platform.rules.reading import Ctx
 from medvault.platform.warehouse.parse import select_reads
 
-ZONES = ("vault", "dicom", "marts")
-_INPUT = re.compile(r"^(vault|dicom|marts)\.[a-z][a-z0-9_]*$")
+ZONES = ("vault", "dicom", "marts", "ops")  # ops: only the ledger's views for marts (LEDGER_VIEWS)
+_INPUT = re.compile(r"^(vault|dicom|marts|ops)\.[a-z][a-z0-9_]*$")
 HEADER_KEYS = {"name", "description", "grain", "owner", "inputs", "columns", "counts", "checks"}
 
 
@@ -93,10 +94,14 @@ def load_mart(path: Path, root: Path, problems: list[str]) -> MartDef | None:
         ctx.fail("name", f"{name!r} must be the file's name ({path.stem})")
     inputs = _strings(ctx, data.get("inputs"), "inputs")
     if not inputs:
-        ctx.fail("inputs", "list the tables the SQL reads (vault.*, dicom.*, marts.*)")
+        ctx.fail("inputs", "list the tables the SQL reads (vault.*, dicom.*, marts.*, ops.drops_per_day)")
     for table in inputs:
         if not _INPUT.match(table):
             ctx.fail("inputs", f"{table!r} must be <zone>.<table> with zone one of {', '.join(ZONES)}")
+        elif table.startswith("ops.") and table not in LEDGER_VIEWS:
+            ctx.fail(
+                "inputs", f"{table!r}: of ops, marts read only the ledger's views ({', '.join(LEDGER_VIEWS)})"
+            )
     if f"{SCHEMA}.{name}" in inputs:
         ctx.fail("inputs", "a mart cannot read itself")
     if not sql:
