@@ -58,15 +58,15 @@ TABLES = {
 }
 
 
-def _load(tmp_path: Path, rules, day: str, files: dict[str, str]):
+def _load(tmp_path: Path, rules, day: str, files: dict[str, str], site: str = SITE):
     """Drop the PACS extracts, receive, stage, load the vault and build every mart."""
-    folder = tmp_path / "drops" / SITE / day
+    folder = tmp_path / "drops" / site / day
     folder.mkdir(parents=True, exist_ok=True)
     for table, text in files.items():
         (folder / f"{table}_1.csv").write_text(text)
     (folder / "_DONE").write_text("")
-    LocalZones(tmp_path, rules).receive(date=day)
-    ctx = step_context(tmp_path, rules, SITE, day)
+    LocalZones(tmp_path, rules).receive(site=site, date=day)
+    ctx = step_context(tmp_path, rules, site, day)
     with Warehouse(tmp_path / "w.duckdb").connect() as con:
         for table in files:
             stage_table(ctx, con, "harmony_pacs", table)
@@ -291,3 +291,47 @@ CT-ONE,CT1,GE,Revolution,S1,Radiology,CT,2026-03-03T08:00:00
     )
     assert seed == {"CT1": 2, "CT-ONE": 1, "OCT1": 1}, "seed 000's report stays by station name"
     assert all(c.passed for c in result.checks if c.table[1] in ("display_names", "series_per_device"))
+
+
+def _contents(tmp_path: Path, rules) -> dict[str, list]:
+    return {m.name: sorted(_rows(tmp_path, f"SELECT * FROM marts.{m.name}"), key=str) for m in rules.marts}
+
+
+def test_a_new_partition_rebuilds_only_its_sites_rows(tmp_path: Path):
+    """Incremental rebuilds: a load at one site rebuilds the `rebuild: by_site` marts for that site only,
+    nothing loaded rebuilds nothing, and the result equals a whole rebuild."""
+    rules = load_rules(ROOT / "rules")
+    first = _load(tmp_path, rules, "2026-03-02", TABLES)
+    assert {t.metadata["rebuild"] for t in first.tables} == {"full"}
+    other = "kestrel_imaging"
+    second = _load(tmp_path, rules, "2026-03-02", TABLES, site=other)
+    modes = {t.table[1]: (t.metadata["rebuild"], t.metadata["sites_rebuilt"]) for t in second.tables}
+    assert modes["examinations_per_month"] == ("by_site", [other])
+    assert modes["series_per_device"] == ("by_site", [other]), "through display_names, rebuilt by site too"
+    assert modes["dim_date"] == ("full", "all") and modes["no_data_days"] == ("full", "all")
+    assert {s for (s,) in _rows(tmp_path, "SELECT DISTINCT site FROM marts.examinations_per_month")} == {
+        SITE,
+        other,
+    }
+    third = marts.run(step_context(tmp_path, rules, None, None))
+    unchanged = {t.table[1] for t in third.tables if t.metadata["rebuild"] == "unchanged"}
+    assert unchanged == {m.name for m in rules.marts if m.rebuild == "by_site"}
+    assert all(c.passed for c in third.checks)
+    incremental = _contents(tmp_path, rules)
+    with Warehouse(tmp_path / "w.duckdb").connect() as con:
+        con.execute("DELETE FROM ops.mart_builds")  # forget every build: the next one is whole
+    whole = marts.run(step_context(tmp_path, rules, None, None))
+    assert {t.metadata["rebuild"] for t in whole.tables} == {"full"}
+    assert _contents(tmp_path, rules) == incremental, "by-site rebuilds give what a whole rebuild gives"
+
+
+def test_changed_sql_rebuilds_the_mart_whole(tmp_path: Path):
+    rules = load_rules(ROOT / "rules")
+    _load(tmp_path, rules, "2026-03-02", TABLES)
+    folder = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", folder)
+    path = folder / "marts" / "study_descriptions.sql"
+    path.write_text(path.read_text().replace("ORDER BY h.site,", "ORDER BY h.site ,"))
+    result = marts.run(step_context(tmp_path, load_rules(folder), None, None))
+    meta = next(t.metadata for t in result.tables if t.table[1] == "study_descriptions")
+    assert (meta["rebuild"], meta["why"]) == ("full", "its SQL or reference data changed")

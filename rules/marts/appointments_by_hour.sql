@@ -5,6 +5,7 @@ description: >-
   attendance.
 grain: [site, weekday, hour]
 owner: hospital operations
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.hub_event, vault.sat_event_appointment_details__current, vault.ref_site]
 columns:
   site: site code

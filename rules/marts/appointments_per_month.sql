@@ -5,6 +5,7 @@ description: >-
   booking to appointment in days.
 grain: [site, month_start]
 owner: hospital operations
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.hub_event, vault.sat_event_appointment_details__current]
 columns:
   site: site code

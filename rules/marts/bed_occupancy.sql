@@ -4,6 +4,7 @@ description: >-
   (the HIS bed list) and the occupancy rate.
 grain: [site, ward, day]
 owner: hospital operations
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [marts.fact_bed_day, vault.hub_bed, vault.link_bed_location, vault.hub_location]
 columns:
   site: site code

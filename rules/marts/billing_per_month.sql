@@ -4,6 +4,7 @@ description: >-
   and mean amount.
 grain: [site, month_start, currency]
 owner: hospital operations
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.hub_event, vault.sat_event_bill_details__current]
 columns:
   site: site code

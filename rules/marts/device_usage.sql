@@ -5,6 +5,7 @@ description: >-
   without its SQL; this counts what the station and series tables hold.
 grain: [site, station_name]
 owner: imaging analytics
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.hub_station, vault.sat_station_device_details__current, vault.link_series_station, vault.link_series_instance]
 columns:
   site: site code

@@ -4,6 +4,7 @@ description: >-
   they belong to, if any.
 grain: [department_key]
 owner: data engineering
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.hub_location, vault.link_location_facility, vault.hub_facility, marts.display_names]
 columns:
   department_key: the department's key in the star (its vault hash key, hex)

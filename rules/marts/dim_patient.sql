@@ -5,6 +5,7 @@ description: >-
   birth date or postcode.
 grain: [patient_key]
 owner: data engineering
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.hub_person, vault.sat_person_registration_details__current, vault.sat_person_demographic_details__current]
 columns:
   patient_key: the patient's pseudonym (32 hex digits of HMAC-SHA256 over site and patient key)

@@ -4,6 +4,7 @@ description: >-
   model and modality as the PACS station list has them now.
 grain: [station_key]
 owner: imaging analytics
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.hub_station, vault.sat_station_device_details__current, marts.display_names]
 columns:
   station_key: the station's key in the star (its vault hash key, hex)

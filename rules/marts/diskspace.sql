@@ -6,6 +6,7 @@ description: >-
   (series -> station -> location); an instance whose series has none counts under a NULL department.
 grain: [site, store_no]
 owner: imaging analytics
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.link_series_instance, vault.hub_instance, vault.sat_instance_file_details__current, vault.link_series_station, vault.link_station_location, vault.hub_location]
 columns:
   site: site code

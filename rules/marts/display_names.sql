@@ -6,6 +6,7 @@ description: >-
   name the sources sent, then the most frequent (most versions), then the first alphabetically.
 grain: [site, kind, id]
 owner: data engineering
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.hub_facility, vault.sat_facility_name_details__history, vault.hub_station, vault.sat_station_device_details__history, vault.ref_display_name]
 columns:
   site: site code

@@ -6,6 +6,7 @@ description: >-
   are the cross-site merge.
 grain: [site, month_start]
 owner: imaging analytics
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.hub_event, vault.sat_event_order_details__current]
 columns:
   site: site code

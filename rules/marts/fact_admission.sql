@@ -4,6 +4,7 @@ description: >-
   length of stay and the main condition with its ICD-10 chapter.
 grain: [admission_key]
 owner: clinical analytics
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.hub_event, vault.sat_event_admissions_date__current, vault.sat_event_conditions_details__current, vault.link_person_event, vault.hub_person, vault.ref_icd10_chapter]
 columns:
   admission_key: the admission's key in the star (its vault hash key, hex)

@@ -4,6 +4,7 @@ description: >-
   the local hour, status and lead time.
 grain: [appointment_key]
 owner: hospital operations
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.hub_event, vault.sat_event_appointment_details__current, vault.link_person_event, vault.hub_person, vault.link_event_location, vault.ref_site]
 columns:
   appointment_key: the appointment's key in the star (its vault hash key, hex)

@@ -5,6 +5,7 @@ description: >-
   day the site's bed extract covers.
 grain: [site, bed_id, day]
 owner: hospital operations
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.sat_bed_person_effectivity__history, vault.hub_bed, vault.hub_person, vault.link_bed_location, vault.hub_location]
 columns:
   site: site code

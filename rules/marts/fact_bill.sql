@@ -4,6 +4,7 @@ description: >-
   and its lines (the non-historised link of bill items).
 grain: [bill_key]
 owner: hospital operations
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.hub_event, vault.sat_event_bill_details__current, vault.link_person_event, vault.hub_person, vault.link_bill_line]
 columns:
   bill_key: the bill's key in the star (its vault hash key, hex)

@@ -4,6 +4,7 @@ description: >-
   tests it asked for.
 grain: [lab_order_key]
 owner: hospital operations
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.hub_event, vault.sat_event_laborder_details__current, vault.link_person_event, vault.hub_person, vault.link_laborder_test]
 columns:
   lab_order_key: the order's key in the star (its vault hash key, hex)

@@ -4,6 +4,7 @@ description: >-
   laterality, and its images and bytes.
 grain: [series_key]
 owner: imaging analytics
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.hub_series, vault.sat_series_acquisition_details__current, vault.link_event_series, vault.link_series_station, vault.link_series_instance, vault.sat_instance_file_details__current]
 columns:
   series_key: the series' key in the star (its vault hash key, hex)

@@ -4,6 +4,7 @@ description: >-
   pseudonym, and its series and images.
 grain: [study_key]
 owner: imaging analytics
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.hub_event, vault.sat_event_study_details__current, vault.link_person_event, vault.hub_person, vault.link_event_series, vault.link_series_instance]
 columns:
   study_key: the study's key in the star (its vault hash key, hex)

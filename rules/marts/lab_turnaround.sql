@@ -5,6 +5,7 @@ description: >-
   resulted, in the satellite's history).
 grain: [site, month_start]
 owner: hospital operations
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.hub_event, vault.sat_event_laborder_details__current, vault.sat_event_laborder_details__history]
 columns:
   site: site code

@@ -4,6 +4,7 @@ description: >-
   station renamed in the PACS stays one bar. A station without a device serial keeps its station name.
 grain: [site, device]
 owner: imaging analytics
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.link_series_station, vault.hub_station, vault.sat_station_device_details__current, marts.display_names]
 columns:
   site: site code

@@ -5,6 +5,7 @@ description: >-
   from the PACS series extract; one without a station counts under a NULL name.
 grain: [site, STATION_NAME]
 owner: imaging analytics
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.hub_series, vault.sat_series_acquisition_details__current, vault.link_series_station, vault.hub_station]
 columns:
   site: site code

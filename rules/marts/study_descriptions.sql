@@ -5,6 +5,7 @@ description: >-
   details in force now.
 grain: [site, STUDY_DESC]
 owner: imaging analytics
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.hub_event, vault.sat_event_study_details__current]
 columns:
   site: site code

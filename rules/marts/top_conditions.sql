@@ -5,6 +5,7 @@ description: >-
   'unknown').
 grain: [site, chapter]
 owner: clinical analytics
+rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
 inputs: [vault.hub_event, vault.sat_event_conditions_details__current, vault.ref_icd10_chapter]
 columns:
   site: site code

@@ -8,6 +8,7 @@ import duckdb
 
 from medvault.platform.ledger.audit import LoadAudit, LoadRecord
 from medvault.platform.ledger.files import FileEntry, FileLedger, FileRef, QuarantinedFile, RowCounts
+from medvault.platform.ledger.marts import MartBuild, MartLedger
 from medvault.platform.ledger.pipeline import PipelineFile, PipelineLedger, Scan
 from medvault.platform.ledger.reports import LedgerReports, Reconciliation
 from medvault.platform.ledger.rows import RejectionLedger, WatermarkLedger
@@ -35,6 +36,7 @@ class Ledger:
         self.audit = LoadAudit(con)
         self.reports = LedgerReports(con)
         self.pipeline = PipelineLedger(con)
+        self.marts = MartLedger(con)
 
     def purge_site(self, site: str) -> dict[str, int]:
         """Remove every bookkeeping row of a site (for `medvault sites remove --purge`); rows per table."""
@@ -54,6 +56,8 @@ class Ledger:
 
 
 __all__ = [
+    "MartBuild",
+    "MartLedger",
     "ACTIVE",
     "FILE_STATUSES",
     "LOADED",

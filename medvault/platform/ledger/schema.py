@@ -8,6 +8,7 @@
   vault knew already, run, time);
 - `pipeline`, `pipeline_file`, `pipeline_file_dicom`, `pipeline_file_events`: seed 004's delivery tracking
   (see `pipeline.py`);
+- `mart_builds`: each build of a mart (full, by site or unchanged), for incremental rebuilds;
 - `drops_per_day` (a view, the one part of `ops` the marts may read: LEDGER_VIEWS): files per site and
   drop day, for seed 000's "no data" report.
 """
@@ -145,6 +146,16 @@ CREATE TABLE IF NOT EXISTS ops.pipeline_file_events (
     error       VARCHAR,
     run_id      VARCHAR,
     changed_at  TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+-- each build of a mart: how (full, by_site, unchanged), which sites, from which rules (marts/incremental.py)
+CREATE TABLE IF NOT EXISTS ops.mart_builds (
+    mart        VARCHAR NOT NULL,
+    fingerprint VARCHAR NOT NULL,
+    mode        VARCHAR NOT NULL,
+    sites       VARCHAR[],
+    run_id      VARCHAR,
+    started_at  TIMESTAMP NOT NULL,
+    built_at    TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
 CREATE VIEW IF NOT EXISTS ops.drops_per_day AS
     SELECT site, date, count(*) AS files,

@@ -1,7 +1,8 @@
 """Build one mart (its SQL as a table of schema `marts`) and compute its checks, in the engine.
 
-A mart is rebuilt whole in one transaction (CREATE OR REPLACE ... AS its SELECT): a reader sees the old
-table or the new one. Its checks then run over the new table; each returns one row whose `passed`
+A mart is rebuilt whole (CREATE OR REPLACE ... AS its SELECT) or, for the sites whose data changed, by
+deleting and inserting those sites' rows (marts/incremental.py), in one transaction: a reader sees the
+old rows or the new ones. Its checks then run over the new table; each returns one row whose `passed`
 column decides, its other columns become the check's figures.
 """
 
@@ -17,11 +18,26 @@ from medvault.platform.warehouse import quote_ident, row_count, transaction
 PREVIEW_ROWS = 20
 
 
-def build_mart(con, mart: MartDef) -> int:
-    """(Re)build the mart's table and return its rows; joins the caller's transaction if one is open."""
+def build_mart(con, mart: MartDef, sites: frozenset[str] | None = None) -> int:
+    """(Re)build the mart's table, whole or (`sites`) only those sites' rows, and return its rows; joins
+    the caller's transaction if one is open."""
+    table = f"marts.{quote_ident(mart.name)}"
     with transaction(con):
-        con.execute(f"CREATE OR REPLACE TABLE marts.{quote_ident(mart.name)} AS {mart.sql}")
+        if sites is None:
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS {mart.sql}")
+        elif sites:
+            chosen = sorted(sites)
+            con.execute(f"DELETE FROM {table} WHERE site IN (SELECT unnest(?::VARCHAR[]))", [chosen])
+            con.execute(
+                f"INSERT INTO {table} SELECT * FROM ({mart.sql}) WHERE site IN (SELECT unnest(?::VARCHAR[]))",
+                [chosen],
+            )
     return row_count(con, "marts", mart.name)
+
+
+def mart_sites(con, mart: MartDef) -> set[str]:
+    """The sites the mart has rows of."""
+    return {r[0] for r in con.execute(f"SELECT DISTINCT site FROM marts.{quote_ident(mart.name)}").fetchall()}
 
 
 def preview(con, mart: MartDef, limit: int = PREVIEW_ROWS) -> tuple[tuple[str, ...], list[tuple]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 SCHEMA = "marts"
+REBUILDS = ("full", "by_site")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class MartDef:
     checks: tuple[MartCheck, ...] = ()
     path: str = ""
     counts: tuple[str, ...] = ()  # count columns suppressed below the small-count threshold when published
+    rebuild: str = "full"  # "by_site": a site's rows depend on that site's data only (marts/incremental.py)
 
     @property
     def table(self) -> str:

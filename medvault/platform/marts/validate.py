@@ -87,6 +87,8 @@ def _bind_mart(con, mart, where: str, out: Bound) -> None:
     for column in sorted(set(mart.columns) - {c for c, _ in cols}):
         out.problems.append(f"{where}: columns.{column}: the SQL returns no such column")
     types = dict(cols)
+    if mart.rebuild == "by_site" and "site" not in types:
+        out.problems.append(f"{where}: rebuild: by_site needs a site column in what the SQL returns")
     for column in mart.counts:
         if column not in types:
             out.problems.append(f"{where}: counts: the SQL returns no column {column!r}")

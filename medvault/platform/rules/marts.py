@@ -26,13 +26,13 @@ from pathlib import Path
 import yaml
 
 from medvault.platform.ledger.schema import LEDGER_VIEWS
-from medvault.platform.marts.models import SCHEMA, MartCheck, MartDef
+from medvault.platform.marts.models import REBUILDS, SCHEMA, MartCheck, MartDef
 from medvault.platform.rules.reading import Ctx
 from medvault.platform.warehouse.parse import select_reads
 
 ZONES = ("vault", "dicom", "marts", "ops")  # ops: only the ledger's views for marts (LEDGER_VIEWS)
 _INPUT = re.compile(r"^(vault|dicom|marts|ops)\.[a-z][a-z0-9_]*$")
-HEADER_KEYS = {"name", "description", "grain", "owner", "inputs", "columns", "counts", "checks"}
+HEADER_KEYS = {"name", "description", "grain", "owner", "inputs", "columns", "counts", "rebuild", "checks"}
 
 
 def split_header(text: str) -> tuple[str | None, str]:
@@ -117,6 +117,9 @@ def load_mart(path: Path, root: Path, problems: list[str]) -> MartDef | None:
     columns = ctx.mapping(data.get("columns") or {}, "columns")
     description = ctx.text(data, "description", "")
     checks = _checks(ctx, data.get("checks"), {*inputs, f"{SCHEMA}.{name}"})
+    rebuild = ctx.text(data, "rebuild", "", required=False, default="full")
+    if rebuild not in REBUILDS:
+        ctx.fail("rebuild", f"{rebuild!r} must be one of {', '.join(REBUILDS)}")
     return MartDef(
         name=name,
         sql=sql,
@@ -128,6 +131,7 @@ def load_mart(path: Path, root: Path, problems: list[str]) -> MartDef | None:
         checks=checks,
         path=str(path),
         counts=_strings(ctx, data.get("counts"), "counts"),
+        rebuild=rebuild if rebuild in REBUILDS else "full",
     )
 
 
