@@ -50,9 +50,21 @@ def mart_problems(rules: Rules, model: VaultModel) -> list[str]:
     return bind(rules, model).problems
 
 
+# the last rules bound: `rules check` and the asset graph both ask at start-up, for the same rules
+_LAST: list[tuple[Rules, Bound]] = []
+
+
 def bind(rules: Rules, model: VaultModel) -> Bound:
     """Every mart and check bound against empty inputs: the problems, and each mart's columns and types
-    (the asset's column schema)."""
+    (the asset's column schema). The same rules object is bound once."""
+    if _LAST and _LAST[0][0] is rules:
+        return _LAST[0][1]
+    out = _bind(rules, model)
+    _LAST[:] = [(rules, out)]
+    return out
+
+
+def _bind(rules: Rules, model: VaultModel) -> Bound:
     out = Bound()
     if not rules.marts:
         return out
