@@ -1,8 +1,8 @@
 """The warehouse pool is not held during file I/O: a slow SFTP receive does not block another partition.
 
-A real sshd behind a loopback relay limited to 3 MB/s stands for a slow site link. Run A (slow_site, a
-48 MB file over that link) and run B (fast_site, a small local drop) are two `medvault`-style processes on
-one Dagster instance whose `warehouse` pool has one slot. B starts once A is fetching; B's staging must
+A real sshd behind a loopback relay limited to 2 MB/s stands for a slow site link. Run A (slow_site, a
+48 MB file over that link: 24 s, room for B's start on a loaded machine) and run B (fast_site, a small
+local drop) are two `medvault`-style processes on one Dagster instance whose `warehouse` pool has one slot. B starts once A is fetching; B's staging must
 finish while A is still downloading. Before the fetch/record split, A held the slot for the whole download.
 """
 
@@ -76,7 +76,7 @@ def test_slow_sftp_fetch_does_not_block_another_partitions_staging(sftp_server, 
     (fast / "smr01.csv").write_text(smr01_csv(1, 2))
     (fast / "_DONE").write_text("")
 
-    proxy = ThrottledProxy(sftp_server.host, sftp_server.port, bytes_per_second=3 * 1024 * 1024)
+    proxy = ThrottledProxy(sftp_server.host, sftp_server.port, bytes_per_second=2 * 1024 * 1024)
     known = write_known_hosts(
         tmp_path / "known_hosts", sftp_server.host, proxy.port, sftp_server.host_public_key
     )
