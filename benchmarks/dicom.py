@@ -35,13 +35,11 @@ if str(REPO) not in sys.path:
 
 import pydicom  # noqa: E402
 from pydicom.data import get_testdata_files  # noqa: E402
-from pydicom.dataset import Dataset, FileMetaDataset  # noqa: E402
-from pydicom.uid import ExplicitVRLittleEndian  # noqa: E402
 
 from medvault.platform.dicom import fast  # noqa: E402
 from medvault.platform.dicom.header import LOCAL_FIRST_READ, DicomFault, read_header  # noqa: E402
 from medvault.platform.dicom.walk import Unsupported  # noqa: E402
-from medvault.synth.ids import IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME  # noqa: E402
+from medvault.synth.dicom_files import header_dataset  # noqa: E402
 from medvault.synth.pacs import DicomSpec, PacsSite  # noqa: E402
 from medvault.synth.people import PatientPool  # noqa: E402
 from medvault.synth.sites import site_spec  # noqa: E402
@@ -72,39 +70,9 @@ def header_bytes(spec: DicomSpec, kind: str) -> tuple[bytes, int]:
     """The file up to the pixel data value (dicom_files.dicom_bytes' header, this set's image), and the
     pixel data length."""
     modality, sop_class, rows, cols, samples, bits = SETS[kind]
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
-    meta.MediaStorageSOPInstanceUID = spec.sop_instance_uid
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
-    meta.ImplementationVersionName = IMPLEMENTATION_VERSION_NAME
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.preamble = b"\x00" * 128
-    ds.SpecificCharacterSet = "ISO_IR 192"
-    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, spec.sop_instance_uid
-    ds.StudyDate = ds.SeriesDate = ds.ContentDate = spec.study_datetime.strftime("%Y%m%d")
-    ds.StudyTime = ds.SeriesTime = ds.ContentTime = spec.study_datetime.strftime("%H%M%S")
-    ds.AccessionNumber = spec.accession_number
-    ds.Modality = modality
-    ds.Manufacturer = spec.station.manufacturer
-    ds.InstitutionName = spec.institution
-    ds.ReferringPhysicianName = spec.referring_physician
-    ds.StationName = spec.station.name
-    ds.StudyDescription = spec.study_description
-    ds.InstitutionalDepartmentName = spec.station.department
-    ds.ManufacturerModelName = spec.station.model
-    ds.PatientName = spec.patient.pn
-    ds.PatientID = spec.patient.chi
-    ds.PatientBirthDate = spec.patient.birth_date.strftime("%Y%m%d")
-    ds.PatientSex = spec.patient.sex
-    ds.BodyPartExamined = spec.body_part
-    ds.DeviceSerialNumber = spec.station.serial
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = spec.study_uid, spec.series_uid
-    ds.StudyID = spec.accession_number[-8:]
-    ds.SeriesNumber, ds.InstanceNumber = spec.series_number, spec.instance_number
+    laterality = (spec.laterality or "R") if modality == "OP" else ""
+    ds = header_dataset(spec, sop_class_uid=sop_class, modality=modality, laterality=laterality)
     if modality == "OP":
-        ds.Laterality = ds.ImageLaterality = spec.laterality or "R"
         ds.PhotometricInterpretation, ds.PlanarConfiguration = "RGB", 0
     else:
         ds.PhotometricInterpretation = "MONOCHROME2"

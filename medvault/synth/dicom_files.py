@@ -46,10 +46,19 @@ def _pixels(spec: DicomSpec, size: int) -> tuple[np.ndarray, dict]:
     return arr, attrs
 
 
-def dicom_bytes(spec: DicomSpec, realistic_pixels: bool = False) -> bytes:
-    """The complete .dcm file for one instance (deterministic: no timestamps, fixed implementation UID)."""
+def header_dataset(
+    spec: DicomSpec,
+    *,
+    sop_class_uid: str | None = None,
+    modality: str | None = None,
+    laterality: str | None = None,
+) -> Dataset:
+    """The instance's File Meta and every header element but the image's (the benchmark builds its own
+    image sizes on it); `sop_class_uid`, `modality` and `laterality` default to the spec's."""
+    sop_class_uid = sop_class_uid or spec.sop_class_uid
+    laterality = spec.laterality if laterality is None else laterality
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = spec.sop_class_uid
+    meta.MediaStorageSOPClassUID = sop_class_uid
     meta.MediaStorageSOPInstanceUID = spec.sop_instance_uid
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
@@ -59,12 +68,12 @@ def dicom_bytes(spec: DicomSpec, realistic_pixels: bool = False) -> bytes:
     ds.file_meta = meta
     ds.preamble = b"\x00" * 128
     ds.SpecificCharacterSet = "ISO_IR 192"
-    ds.SOPClassUID = spec.sop_class_uid
+    ds.SOPClassUID = sop_class_uid
     ds.SOPInstanceUID = spec.sop_instance_uid
     ds.StudyDate = ds.SeriesDate = ds.ContentDate = spec.study_datetime.strftime("%Y%m%d")
     ds.StudyTime = ds.SeriesTime = ds.ContentTime = spec.study_datetime.strftime("%H%M%S")
     ds.AccessionNumber = spec.accession_number
-    ds.Modality = spec.modality
+    ds.Modality = modality or spec.modality
     ds.Manufacturer = spec.station.manufacturer
     ds.InstitutionName = spec.institution
     ds.ReferringPhysicianName = spec.referring_physician
@@ -83,10 +92,15 @@ def dicom_bytes(spec: DicomSpec, realistic_pixels: bool = False) -> bytes:
     ds.StudyID = spec.accession_number[-8:]
     ds.SeriesNumber = spec.series_number
     ds.InstanceNumber = spec.instance_number
-    if spec.laterality:
-        ds.Laterality = spec.laterality
-        ds.ImageLaterality = spec.laterality
+    if laterality:
+        ds.Laterality = laterality
+        ds.ImageLaterality = laterality
+    return ds
 
+
+def dicom_bytes(spec: DicomSpec, realistic_pixels: bool = False) -> bytes:
+    """The complete .dcm file for one instance (deterministic: no timestamps, fixed implementation UID)."""
+    ds = header_dataset(spec)
     arr, attrs = _pixels(spec, REALISTIC if realistic_pixels else SMALL)
     ds.SamplesPerPixel = attrs["SamplesPerPixel"]
     ds.PhotometricInterpretation = attrs["PhotometricInterpretation"]
