@@ -78,8 +78,8 @@ def _publish_postgres(ctx: StepContext, con, marts: list[MartDef], common: dict,
         result.failures.append(f"PostgreSQL publish: {safe_error(exc)}")
         result.failed.append((ZONE, POSTGRES))
         return
-    with ctx.connect() as wcon:
-        for table in written:
-            Ledger(wcon).audit.record(LoadRecord("publish", f"postgres:{table}", 0), ctx.run_id)
+    ledger = Ledger(con)  # the step's own connection: no second one to the warehouse
+    for table in written:
+        ledger.audit.record(LoadRecord("publish", f"postgres:{table}", 0), ctx.run_id)
     meta = {**common, "tables_written": written, "tables_unchanged": unchanged}
     result.tables.append(TableResult((ZONE, POSTGRES), meta, len(written)))
