@@ -11,7 +11,7 @@ export DAGSTER_HOME ?= $(MEDVAULT_HOME)/dagster
 $(BIN)/medvault: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[platform,agent,test]'
 	touch $@
 
 install: $(BIN)/medvault
@@ -52,6 +52,7 @@ bench: install system-deps
 	$(BIN)/python benchmarks/memory.py
 	$(BIN)/python benchmarks/vault_load.py
 	$(BIN)/python benchmarks/dicom.py
+	$(BIN)/python benchmarks/agent.py
 
 clean:
 	rm -rf $(MEDVAULT_HOME)

@@ -1,5 +1,5 @@
 """The `medvault` command: config, rules check, generate, identify, run, backfill, demo, status,
-quarantine, sites, dicom, dashboard."""
+quarantine, sites, dicom, dashboard, agent."""
 
 from __future__ import annotations
 
@@ -8,11 +8,7 @@ import signal
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from medvault.cli import admin, data, dicom, reports, runs
-from medvault.cli.common import UsageError, report_rules
-from medvault.platform import stopping
 from medvault.platform.config import SettingsError, keep_files_private
-from medvault.platform.rules import RulesError
 
 
 def _version() -> str:
@@ -23,6 +19,8 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from medvault.cli import admin, data, dicom, reports, runs
+
     parser = argparse.ArgumentParser(prog="medvault", description=__doc__)
     parser.add_argument("--version", action="version", version=f"medvault {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -31,16 +29,28 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_parsers(sub)
     dicom.add_parsers(sub)
     reports.add_parsers(sub)
+    # parsed by medvault/cli/agent.py; listed here for `medvault --help`
+    sub.add_parser("agent", help="the site agent: once, schedule, check (medvault agent --help)", add_help=False)
     return parser
 
 
 def _interrupt(signum, frame):
+    from medvault.platform import stopping
+
     stopping.request()
     raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; a problem the user can fix is one sentence (or the rules report) and exit 2."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["agent"]:  # the site agent needs neither Dagster nor DuckDB: import none of them
+        from medvault.cli import agent
+
+        return agent.main(argv[1:])
+    from medvault.cli.common import UsageError, report_rules
+    from medvault.platform import stopping
+    from medvault.platform.rules import RulesError
     from medvault.platform.stores.base import StoreError
     from medvault.platform.warehouse import WarehouseLocked
 

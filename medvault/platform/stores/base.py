@@ -88,6 +88,13 @@ class ObjectStore(ABC):
     def upload(self, src: Path, key: str) -> None:
         """Write a local file to `key` atomically where the store allows (temp name then rename)."""
 
+    def resume_upload(self, src: Path, key: str) -> int:
+        """Upload `src` to `key`, continuing what an interrupted upload of the same (unchanged) file left
+        behind where the store can; return the bytes sent. Stores whose writes are atomic objects (S3)
+        or local copies simply upload again."""
+        self.upload(src, key)
+        return src.stat().st_size
+
     @abstractmethod
     def copy(self, src_key: str, dest_key: str) -> None:
         """Copy within this store."""

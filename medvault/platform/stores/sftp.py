@@ -396,6 +396,40 @@ class SftpStore(ObjectStore):
 
         self._run("upload", key, lambda sftp: self._write(sftp, path, key, write))
 
+    def resume_upload(self, src: Path, key: str) -> int:
+        """Upload through `<key>.part` like `upload`, but keep the bytes an interrupted upload already put
+        there (they are a prefix of `src`: the caller's file never changes) and send only the rest; every
+        retry after a dropped connection continues from what arrived. The size is checked before the
+        rename, so a `.part` of another file is never renamed into place."""
+        path = self._path_after_connect(key)
+        size = src.stat().st_size
+
+        def op(sftp):
+            self._makedirs(sftp, posixpath.dirname(path), key)
+            tmp = path + ".part"
+            try:
+                st = sftp.lstat(tmp)
+            except FileNotFoundError:
+                st = None
+            offset = 0
+            if st is not None:
+                if statmod.S_ISREG(st.st_mode or 0) and (st.st_size or 0) <= size:
+                    offset = st.st_size or 0
+                else:  # a link, a folder or a longer file: not ours to continue
+                    sftp.remove(tmp)
+            with sftp.open(tmp, "r+b" if offset else "wbx") as fh, open(src, "rb") as local:
+                fh.set_pipelined(True)
+                fh.seek(offset)
+                local.seek(offset)
+                shutil.copyfileobj(local, fh, _CHUNK)
+            written = sftp.stat(tmp).st_size
+            if written != size:
+                raise StoreError(f"{self.describe()}: upload {key!r}: {written} bytes arrived, {size} sent")
+            sftp.posix_rename(tmp, path)
+            return size - offset
+
+        return self._run("upload", key, op)
+
     def put_bytes(self, key: str, data: bytes) -> None:
         path = self._path_after_connect(key)
         self._run("upload", key, lambda sftp: self._write(sftp, path, key, lambda fh: fh.write(data)))
