@@ -22,11 +22,29 @@ def cmd_config(args) -> int:
     return 0
 
 
+def _agent_specs(root: Path) -> int:
+    """The site agent's extraction rules under `<rules>/agent/` (checked too: a typo must not wait for a
+    site to find it); return how many there are, raise RulesError listing every problem."""
+    from medvault.platform.agent.spec import SpecError, load_spec
+
+    problems, count = [], 0
+    for path in sorted((root / "agent").glob("*/*.yaml")):
+        try:
+            load_spec(path)
+            count += 1
+        except SpecError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise RulesError(problems)
+    return count
+
+
 def cmd_rules_check(args) -> int:
     from medvault.platform.steps.context import checked_rules
 
     try:
         rules = checked_rules(_rules_dir(args))
+        agent = _agent_specs(_rules_dir(args))
     except RulesError as exc:
         report_rules(exc)
         return 1
@@ -34,7 +52,7 @@ def cmd_rules_check(args) -> int:
     print(
         f"rules OK: {len(rules.sites)} sites, {len(rules.sources)} source versions, {tables} tables, "
         f"{len(rules.vault.hubs)} hubs, {len(rules.vault.links)} links, {len(rules.vault.satellites())} satellites, "
-        f"{len(rules.vault.references)} reference tables"
+        f"{len(rules.vault.references)} reference tables, {agent} agent extraction rule file(s)"
     )
     return 0
 
@@ -44,6 +62,12 @@ def _date(text: str, option: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise UsageError(f"{option} must be a date (YYYY-MM-DD), got {text!r}") from None
+
+
+def _pacs_db_password() -> str:
+    from medvault.platform.config.agent import AgentSettings
+
+    return AgentSettings.from_env().db_password
 
 
 def cmd_generate(args) -> int:
@@ -62,16 +86,23 @@ def cmd_generate(args) -> int:
             raise UsageError(f"--continue: --start {start} must be after the history's first day {first}")
         write_from = start
     days = (start - first).days + args.days
-    summary = generate(
-        out,
-        sites=args.sites,
-        days=days,
-        seed=args.seed,
-        start=first,
-        dirty=args.dirty,
-        realistic_pixels=args.realistic_pixels,
-        write_from=write_from,
-    )
+    from medvault.platform.agent.database import DatabaseError
+
+    try:
+        summary = generate(
+            out,
+            sites=args.sites,
+            days=days,
+            seed=args.seed,
+            start=first,
+            dirty=args.dirty,
+            realistic_pixels=args.realistic_pixels,
+            write_from=write_from,
+            pacs_db=args.pacs_db,
+            pacs_db_password=_pacs_db_password() if args.pacs_db else "",
+        )
+    except DatabaseError as exc:
+        raise UsageError(f"--pacs-db: {exc}") from None
     data = summary.to_dict()
     if args.summary:
         Path(args.summary).write_text(json.dumps(data, indent=2, sort_keys=True))
@@ -168,6 +199,13 @@ def add_parsers(sub) -> None:
     gen.add_argument("--dirty", action="store_true", help="inject a realistic low rate of problems")
     gen.add_argument("--realistic-pixels", action="store_true", help="full-size DICOM pixel data")
     gen.add_argument("--summary", help="also write the generation summary as JSON to this file")
+    gen.add_argument(
+        "--pacs-db",
+        metavar="URL",
+        help="also write each site's PACS rows into a Harmony-like database of its schema version, e.g. "
+        "mysql://root@127.0.0.1:3306/pacs_{site} ({site} = the site code; password from "
+        "MEDVAULT_AGENT_DB_PASSWORD)",
+    )
     gen.add_argument(
         "--continue",
         dest="continue_history",

@@ -84,8 +84,11 @@ class _Site:
                 self.history[f.table].extend((f.date, r) for r in f.rows if "_malformed" not in r)
 
 
-def _day_files(site: _Site, index: int, day: date, realistic_pixels: bool) -> list[OutFile]:
-    """Every file of one drop folder, DICOM first (an extract never lists a file that is not there yet)."""
+def _day_files(
+    site: _Site, index: int, day: date, realistic_pixels: bool, pacs_rows: list | None = None
+) -> list[OutFile]:
+    """Every file of one drop folder, DICOM first (an extract never lists a file that is not there yet).
+    `pacs_rows` receives the day's clean PACS rows (before any injected problem), for the PACS database."""
     spec, stamp, iso = site.spec, f"{day:%Y%m%d}", day.isoformat()
     files: list[OutFile] = []
     pacs_day = site.pacs.day(index, day)
@@ -107,6 +110,8 @@ def _day_files(site: _Site, index: int, day: date, realistic_pixels: bool) -> li
         )
     for row in pacs_day.rows["instances"]:
         row["file_size"] = str(sizes[row["sop_instance_uid"]])
+    if pacs_rows is not None:
+        pacs_rows.append({t: [dict(r) for r in rows] for t, rows in pacs_day.rows.items()})
     version = spec.pacs_version
     for table in pacs.TABLES:
         if pacs_day.rows[table]:
@@ -241,12 +246,18 @@ def generate(
     dirty: bool = False,
     realistic_pixels: bool = False,
     write_from: date | None = None,
+    pacs_db: str | None = None,
+    pacs_db_password: str = "",
 ) -> GenerationSummary:
     """Write `<out>/<site>/<YYYY-MM-DD>/<file>` drops for `sites` sites over `days` days from `start`.
 
     `write_from` writes (and summarises) only the days from that date on, while every earlier day is
     still generated: the later days are exactly those of the whole history (`medvault generate
-    --continue` extends an existing history this way, with no id generated twice)."""
+    --continue` extends an existing history this way, with no id generated twice).
+
+    `pacs_db` (a database URL, `{site}` replaced by each site's code) also writes every site's PACS rows,
+    clean, into a Harmony-like database of the site's schema version (`synth/pacs_db.py`): what the site
+    agent extracts from."""
     if days < 1:
         raise ValueError("days must be at least 1")
     if sites < 1:
@@ -260,9 +271,13 @@ def generate(
     counts: dict[tuple[str, str, str, str, str], dict] = {}
     for spec in specs:
         site = _Site(seed, spec, start)
+        database = _site_database(pacs_db, pacs_db_password, spec, fresh=write_from is None, sites=len(specs))
         for index in range(days):
             day = start + timedelta(days=index)
-            files = _day_files(site, index, day, realistic_pixels)
+            pacs_rows: list | None = [] if database is not None else None
+            files = _day_files(site, index, day, realistic_pixels, pacs_rows)
+            if database is not None:
+                database.day(pacs_rows[0], insert=write_from is None or day >= write_from)
             problems = _inject(site, index, files, plan, seed) if dirty else []
             if write_from is not None and day < write_from:
                 site.remember(files)  # the day still happened: later days update its records
@@ -318,8 +333,20 @@ def generate(
             write_done(folder)
             summary.problems.extend(problems)
             site.remember(files)
+        if database is not None:
+            database.close()
     summary.counts = list(counts.values())
     return summary
+
+
+def _site_database(url: str | None, password: str, spec: SiteSpec, fresh: bool, sites: int):
+    if url is None:
+        return None
+    if "{site}" not in url and sites > 1:
+        raise ValueError("--pacs-db needs {site} in the database name when several sites are generated")
+    from medvault.synth.pacs_db import open_site_database
+
+    return open_site_database(url, spec.code, spec.pacs_version, password, fresh=fresh)
 
 
 def history_start(out: Path, sites: int) -> date | None:
