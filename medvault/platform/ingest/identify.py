@@ -22,7 +22,7 @@ COMPATIBLE = {
     "csv": {"csv"},
     "json": {"json", "ndjson"},
     "ndjson": {"json", "ndjson"},
-    "parquet": {"parquet"},
+    "parquet": {"parquet", "csv"},  # a tabular (CSV) source takes the same table as Parquet: columns by name
 }
 
 
