@@ -291,16 +291,27 @@ def start_sshd(workdir: Path | str, timeout: float = 20) -> SshdServer:
 
 # -- a slow network -------------------------------------------------------------------------------
 class ThrottledProxy:
-    """A loopback TCP relay to `target` that passes at most `bytes_per_second` towards the client: a
-    slow site link in front of a real server (SSH and SFTP run through it unchanged)."""
+    """A loopback TCP relay to `target` that passes at most `bytes_per_second` towards the client (and
+    `upload_bytes_per_second` towards the server): a slow site link in front of a real server (SSH and
+    SFTP run through it unchanged). `stop()` cuts every connection, like a server going away; a new
+    proxy on the same `port` brings it back."""
 
-    def __init__(self, target_host: str, target_port: int, bytes_per_second: int):
+    def __init__(
+        self,
+        target_host: str,
+        target_port: int,
+        bytes_per_second: int | None,
+        upload_bytes_per_second: int | None = None,
+        port: int = 0,
+    ):
         import threading
 
         self.target = (target_host, target_port)
         self.rate = bytes_per_second
-        self.listener = socket.create_server((LOOPBACK, 0))
+        self.upload_rate = upload_bytes_per_second
+        self.listener = socket.create_server((LOOPBACK, port))
         self.port = self.listener.getsockname()[1]
+        self._sockets: list[socket.socket] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
@@ -315,11 +326,12 @@ class ThrottledProxy:
             except OSError:
                 continue
             upstream = socket.create_connection(self.target, timeout=10)
-            for src, dst, rate in ((client, upstream, None), (upstream, client, self.rate)):
+            self._sockets += [client, upstream]
+            for src, dst, rate in ((client, upstream, self.upload_rate), (upstream, client, self.rate)):
                 threading.Thread(target=self._pump, args=(src, dst, rate), daemon=True).start()
 
     def _pump(self, src: socket.socket, dst: socket.socket, rate: int | None) -> None:
-        chunk = 16384
+        chunk = min(16384, max(512, rate // 10)) if rate else 16384
         try:
             while not self._stop.is_set():
                 data = src.recv(chunk)
@@ -338,6 +350,11 @@ class ThrottledProxy:
     def stop(self) -> None:
         self._stop.set()
         self.listener.close()
+        for sock in self._sockets:  # every open connection is cut now, mid-transfer
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                sock.close()
         self._thread.join(timeout=2)
 
 

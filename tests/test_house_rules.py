@@ -3,7 +3,7 @@
 - only `platform/ledger/` writes `ops.*` tables;
 - only `platform/warehouse/` opens, commits or rolls back a transaction;
 - the Dagster layer (`assets/`, `sensors/`, `resources/`, `schedules/`) holds no SQL;
-- only `platform/config.py` reads (or writes) the environment;
+- only `platform/config/` reads (or writes) the environment;
 - `platform/` never imports Dagster.
 Each rule is a detector over the module's syntax tree; the detectors are tested on snippets first, so a
 rule that stopped detecting anything would fail here too.
@@ -165,7 +165,7 @@ def test_the_dagster_layer_holds_no_sql(layer):
 
 
 def test_only_config_reads_the_environment():
-    assert _offenders(reads_environment, _modules(), allowed="medvault/platform/config.py") == []
+    assert _offenders(reads_environment, _modules(), allowed="medvault/platform/config/") == []
 
 
 def test_the_engine_never_imports_dagster():
@@ -192,4 +192,44 @@ def test_only_steps_compose_steps_and_no_step_imports_another():
                 steps = set()
         if steps:
             offenders.append(f"{name}: {sorted(steps)}")
+    assert offenders == []
+
+
+AGENT_NEVER = (
+    "duckdb",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "pydicom",
+    "dagster",
+    "medvault.platform.rules",
+    "medvault.platform.warehouse",
+    "medvault.platform.steps",
+    "medvault.platform.ledger",
+)
+
+
+def test_the_site_agent_imports_nothing_of_the_central_platform():
+    """`pip install medvault[agent]` has no DuckDB, pandas or Dagster: the agent's modules import none of
+    them at module level (pyarrow only inside the Parquet writer, an optional extra)."""
+    offenders = []
+    for name, src in {
+        **_modules("platform", "agent"),
+        "medvault/cli/agent.py": (PACKAGE / "cli/agent.py").read_text(),
+        "medvault/platform/config/agent.py": (PACKAGE / "platform/config/agent.py").read_text(),
+    }.items():
+        top = {
+            m
+            for node in ast.parse(src).body
+            for m in (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+        }
+        bad = sorted(m for m in top if m.startswith(AGENT_NEVER))
+        if bad:
+            offenders.append(f"{name}: {bad}")
     assert offenders == []
