@@ -86,3 +86,25 @@ def test_a_bad_setting_is_one_sentence(tmp_path: Path):
     out = _run(["run"], tmp_path, MEDVAULT_LOOKBACK_DAYS="three")
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.strip() == "medvault: MEDVAULT_LOOKBACK_DAYS must be a whole number, got 'three'"
+
+
+def test_demo_command_runs_end_to_end(tmp_path):
+    """`make demo` is `medvault demo`: the command itself, on one site and one day."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "MEDVAULT_HOME": str(tmp_path / "home"),
+        "DAGSTER_HOME": str(tmp_path / "home" / "dagster"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "medvault.cli", "demo", "--sites", "1", "--days", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "generated" in done.stdout and "aurora_eye" in done.stdout

@@ -109,6 +109,7 @@ def cmd_demo(args) -> int:
         realistic_pixels=False,
         summary=None,
         continue_history=False,
+        pacs_db=None,  # the demo's sites drop files; `generate --pacs-db` fills databases for the agent
     )
     started = time.monotonic()
     cmd_generate(gen)
