@@ -421,6 +421,13 @@ def main(argv: list[str] | None = None) -> None:
             )
             sshd = start_sshd(tmp / "sshd")
             query = naive_query()
+            server = {  # what every child needs to reach the database and the SFTP server
+                "db": args.db,
+                "user": sshd.username,
+                "port": sshd.port,
+                "key_file": str(sshd.key_file),
+                "known_hosts": str(sshd.known_hosts),
+            }
             runs: dict[str, list[dict]] = {"agent": [], "naive": []}
             logs = ""
             for r in range(args.repeat):
@@ -428,12 +435,8 @@ def main(argv: list[str] | None = None) -> None:
                     root = tmp / f"sftp_{kind}_{r}"
                     root.mkdir()
                     job = {
-                        "db": args.db,
-                        "user": sshd.username,
-                        "port": sshd.port,
+                        **server,
                         "root": str(root),
-                        "key_file": str(sshd.key_file),
-                        "known_hosts": str(sshd.known_hosts),
                         "state": str(tmp / f"state_{kind}_{r}"),
                         "query": query,
                     }
@@ -499,16 +502,7 @@ def main(argv: list[str] | None = None) -> None:
                 root.mkdir()
                 run_child(
                     "agent",
-                    {
-                        "db": args.db,
-                        "user": sshd.username,
-                        "port": sshd.port,
-                        "root": str(root),
-                        "key_file": str(sshd.key_file),
-                        "known_hosts": str(sshd.known_hosts),
-                        "state": str(tmp / "state_profile"),
-                        "profile": str(prof),
-                    },
+                    {**server, "root": str(root), "state": str(tmp / "state_profile"), "profile": str(prof)},
                 )
                 print("\nagent once() under cProfile (not timed above):")
                 print(prof.read_text())

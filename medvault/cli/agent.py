@@ -14,6 +14,7 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from medvault.platform.config import SettingsError, keep_files_private
 
@@ -67,8 +68,8 @@ def _settings(args):
         to=args.to,
         system=args.system,
         version=args.schema_version,
-        rules=args.rules and __import__("pathlib").Path(args.rules),
-        state=args.state and __import__("pathlib").Path(args.state),
+        rules=args.rules and Path(args.rules),
+        state=args.state and Path(args.state),
         format=args.file_format,
         file_rows=args.file_rows,
         retries=args.retries,

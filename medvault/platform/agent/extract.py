@@ -1,6 +1,6 @@
 """One batch: every table's rows changed since the last push, read in one snapshot, written to the outbox.
 
-The query of a table is the rules' SELECT, wrapped so the database does the filtering and ordering:
+The query of a table is the rules' SELECT, wrapped so the database does the filtering:
 
     SELECT * FROM (<query>) AS q
     WHERE q.<watermark> > %s OR (q.<watermark> = %s AND q.<key> > %s)
@@ -8,8 +8,8 @@ The query of a table is the rules' SELECT, wrapped so the database does the filt
 The largest (watermark, key) pair sent is the next push's starting point, so rows sharing a watermark
 are never skipped or sent twice. No ORDER BY: a batch is sent whole or not at all, so the order rows
 arrive in does not matter, and sorting a large table would cost the database a temporary table and a
-filesort before the first row (measured in benchmarks/agent.py). Rows with a NULL watermark are never sent (`agent check`
-counts them).
+filesort before the first row (measured in benchmarks/agent.py). Rows with a NULL watermark are never
+sent.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from medvault.platform.agent.database import Database, DatabaseError
 from medvault.platform.agent.files import write_table
@@ -113,7 +112,9 @@ def extract_batch(
             began = time.monotonic()
             since = state.since(spec.label, table.name)
             sql, params = changed_rows_sql(table, since)
-            columns, chunks, text_stamps = db.stream(sql, params, table.chunk_rows, f"{spec.label} {table.name}")
+            columns, chunks, text_stamps = db.stream(
+                sql, params, table.chunk_rows, f"{spec.label} {table.name}"
+            )
             try:
                 out = write_table(
                     columns,
@@ -146,7 +147,7 @@ def extract_batch(
                 )
             )
     if not tables:
-        Outbox.remove(Batch(folder, {"batch": bid}))
+        Outbox.discard(folder)
         return Extraction(None, sent)
     manifest = {
         "batch": bid,
@@ -159,7 +160,3 @@ def extract_batch(
         "tables": tables,
     }
     return Extraction(outbox.seal(folder, manifest), sent)
-
-
-def spool_path(batch: Batch, name: str) -> Path:
-    return batch.folder / name

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import os
 from collections.abc import Iterator
@@ -39,7 +40,7 @@ class WrittenFile:
 class TableOutput:
     files: list[WrittenFile]
     rows: int
-    last: tuple | None  # (watermark, key) of the last row written, None when there was no row
+    last: tuple | None  # the largest (watermark, key) written, None when there was no row
 
 
 ISO_SPACE, ISO_T = "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"
@@ -76,16 +77,35 @@ class _Converter:
             if fn is not None:
                 self.convert[i] = fn
 
-    def columns(self, rows: list[tuple]) -> list:
+    def columns(self, rows: list[tuple]) -> tuple[list, list]:
+        """(the sent columns, every column of the chunk)."""
         cols = list(zip(*rows, strict=True))
         return [self.convert[i](cols[i]) if i in self.convert else cols[i] for i in self.keep], cols
+
+
+class _Hashed(io.RawIOBase):
+    """A file being written that hashes what goes through it, so the file is not read back for its sha256."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.digest = hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.digest.update(data)
+        return self.raw.write(data)
 
 
 class _CsvPart:
     def __init__(self, path: Path, header: list[str]):
         self.path = path
         raw = open(path, "wb")  # noqa: SIM115 - closed in close()
-        self._gz = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=GZIP_LEVEL, mtime=0, filename="")
+        self._hashed = _Hashed(raw)
+        self._gz = gzip.GzipFile(
+            fileobj=self._hashed, mode="wb", compresslevel=GZIP_LEVEL, mtime=0, filename=""
+        )
         self._raw = raw
         self._text = io.TextIOWrapper(self._gz, encoding="utf-8", newline="")
         self._csv = csv.writer(self._text, lineterminator="\n")
@@ -101,6 +121,9 @@ class _CsvPart:
         self._raw.flush()
         os.fsync(self._raw.fileno())
         self._raw.close()
+
+    def sha256(self) -> str:
+        return self._hashed.digest.hexdigest()
 
 
 class _ParquetPart:
@@ -124,6 +147,9 @@ class _ParquetPart:
 
     def close(self) -> None:
         self._writer.close()
+
+    def sha256(self) -> str:
+        return sha256_file(self.path)
 
 
 def write_table(
@@ -155,9 +181,7 @@ def write_table(
 
     def finish():
         current.close()
-        files.append(
-            WrittenFile(current.path.name, in_part, current.path.stat().st_size, sha256_file(current.path))
-        )
+        files.append(WrittenFile(current.path.name, in_part, current.path.stat().st_size, current.sha256()))
 
     try:
         for chunk in chunks:

@@ -72,5 +72,9 @@ class Outbox:
         return Batch(folder, manifest)
 
     @staticmethod
+    def discard(folder: Path) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+    @staticmethod
     def remove(batch: Batch) -> None:
-        shutil.rmtree(batch.folder, ignore_errors=True)
+        Outbox.discard(batch.folder)

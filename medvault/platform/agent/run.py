@@ -40,7 +40,7 @@ def agent_version() -> str:
         return "unknown"
 
 
-def _megabytes(n: int) -> str:
+def _size(n: int) -> str:
     """Bytes for a log line: 812 B, 40.3 KB, 35.9 MB."""
     if n < 1000:
         return f"{n} B"
@@ -86,7 +86,9 @@ def _validate(settings: AgentSettings) -> DatabaseUrl:
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise AgentError("--format parquet needs pyarrow: pip install 'medvault[agent,parquet]'") from None
+            raise AgentError(
+                "--format parquet needs pyarrow: pip install 'medvault[agent,parquet]'"
+            ) from None
     if not is_valid_site(settings.site):
         raise AgentError(
             f"site {settings.site!r} is not a site code (lower_snake_case, as in rules/sites.yaml)"
@@ -115,7 +117,7 @@ def _send(store, state: AgentState, batch, report: RunReport) -> None:
         pushed.folder,
         pushed.files,
         pushed.rows,
-        _megabytes(pushed.bytes_sent),
+        _size(pushed.bytes_sent),
         f" ({pushed.skipped} already there)" if pushed.skipped else "",
         pushed.seconds,
     )
@@ -155,7 +157,7 @@ def once(settings: AgentSettings) -> RunReport:
                         t.table,
                         t.rows,
                         t.files,
-                        _megabytes(t.bytes),
+                        _size(t.bytes),
                         t.seconds,
                     )
                 if extraction.batch is None:
@@ -255,7 +257,7 @@ def schedule(settings: AgentSettings, stop: threading.Event, max_failures: int =
         try:
             report = once(settings)
             failures = 0
-            log.info("agent: run done: %d row(s), %s sent", report.rows, _megabytes(report.bytes_sent))
+            log.info("agent: run done: %d row(s), %s sent", report.rows, _size(report.bytes_sent))
         except AgentError as exc:
             failures += 1
             log.error("agent: run failed (%d in a row): %s", failures, exc)
