@@ -18,6 +18,7 @@ from medvault.assets.publish import build_publish_asset
 from medvault.assets.reference import build_reference_asset
 from medvault.jobs import dicom_reprocess_job, freshness_job, ingest_job, marts_job, strays_job
 from medvault.platform.config import Settings, keep_files_private
+from medvault.pool_wait import sleep_between_claim_checks
 from medvault.resources import RESOURCE_KEY, build_engine
 from medvault.resources.mail import SMTP_KEY, build_smtp
 from medvault.schedules.marts import nightly_marts_schedule
@@ -31,6 +32,7 @@ from medvault.sensors.ops import dead_runs_sensor
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     keep_files_private()
+    sleep_between_claim_checks()  # a step waiting for the warehouse pool must not spin a core
     settings = settings or Settings.from_env()
     engine = build_engine(settings)
     partitions = site_date_partitions(settings.start_date)

@@ -12,6 +12,12 @@ a step of this process is waiting and then
 Either way the waiting run is marked failed by Dagster's own interrupt handling, its pending claim is
 dropped, and the runner starts no further run. The exception is raised only while this process has a
 step waiting for a slot, so it lands in Dagster's wait loop, never inside a step's work.
+
+Dagster 1.13's wait loop also never sleeps: `interval_to_next_pending_claim_check` returns
+`min([0, ...])`, never above 0, so a step waiting for a slot keeps a core busy (on two cores, the core
+the run holding the slot needs; dagster-io/dagster#20367 found it and was closed unmerged).
+`sleep_between_claim_checks` makes it return the time to the next planned claim attempt, and applies
+only while Dagster still behaves that way (checked on a bare context, no instance).
 """
 
 from __future__ import annotations
@@ -19,16 +25,46 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import dagster as dg
+from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
 from dagster._utils.interrupts import check_captured_interrupt
 
 from medvault.platform import stopping
 from medvault.recovery import PID_TAG
 
 POOL = "warehouse"
+
+
+def _seconds_to_next_claim_check(self: InstanceConcurrencyContext) -> float:
+    """How long the wait loop may sleep: until the earliest planned claim attempt, never below 0."""
+    if not self._pending_claims or not self._pending_timeouts:
+        return 0.0
+    return max(0.0, min(self._pending_timeouts.values()) - time.time())
+
+
+def _spins_while_waiting() -> bool:
+    """Does Dagster's own interval say "do not sleep" although the next claim attempt is 10 s away?"""
+    probe = object.__new__(InstanceConcurrencyContext)
+    probe._pending_claims = {"probe"}
+    probe._pending_timeouts = {"probe": time.time() + 10}
+    try:
+        return InstanceConcurrencyContext.interval_to_next_pending_claim_check(probe) <= 0
+    except Exception:  # noqa: BLE001 - a Dagster whose context is built otherwise: leave it alone
+        return False
+
+
+def sleep_between_claim_checks() -> bool:
+    """Make a step that waits for a pool slot sleep between claim attempts; True if it was needed."""
+    if InstanceConcurrencyContext.interval_to_next_pending_claim_check is _seconds_to_next_claim_check:
+        return True
+    if not _spins_while_waiting():
+        return False
+    InstanceConcurrencyContext.interval_to_next_pending_claim_check = _seconds_to_next_claim_check
+    return True
 
 
 def _interrupt_main_thread() -> None:

@@ -380,3 +380,44 @@ def test_ctrl_c_or_sigterm_stops_a_run_that_waits_for_the_pool(tmp_path: Path, s
     runs, slots = _runs_and_slots(home / "dagster")
     assert sorted(s.value for s in runs.values()) == ["FAILURE", "STARTED"]
     assert [s.run_id for s in slots] == [holder.run_id]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process, from /proc (clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_step_waiting_for_the_pool_sleeps_instead_of_spinning(tmp_path: Path):
+    """Dagster 1.13's wait loop never sleeps (its interval is min([0, ...])): a waiting run kept a core
+    busy, on two cores the one the holder needs. medvault corrects the interval; the waiting process now
+    uses a small fraction of a core."""
+    home = tmp_path / "home"
+    _drop(home, "kestrel_imaging", smr01_csv(5))
+    _live_run_holds_the_pool(home / "dagster")
+    proc = _medvault(["run", "--settle", "0"], home)
+    try:
+        _wait_until_waiting_for_the_pool(home / "dagster", proc)
+        time.sleep(0.5)
+        cpu, wall = _cpu_seconds(proc.pid), time.monotonic()
+        time.sleep(4)
+        used = (_cpu_seconds(proc.pid) - cpu) / (time.monotonic() - wall)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out
+    assert used < 0.25, f"the waiting run used {used:.0%} of a core"
+
+
+def test_the_claim_interval_correction_applies_only_to_a_spinning_dagster():
+    from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
+
+    from medvault import pool_wait
+
+    assert pool_wait.sleep_between_claim_checks()  # Dagster 1.13.x: needed (or already applied)
+    probe = object.__new__(InstanceConcurrencyContext)
+    probe._pending_claims, probe._pending_timeouts = {"s"}, {"s": time.time() + 3}
+    assert 2 < probe.interval_to_next_pending_claim_check() <= 3
+    probe._pending_timeouts = {"s": time.time() - 1}
+    assert probe.interval_to_next_pending_claim_check() == 0.0
+    assert not pool_wait._spins_while_waiting()  # once corrected, the probe no longer sees a spin
