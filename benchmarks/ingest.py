@@ -21,6 +21,11 @@ Baselines, measured in the same run on the same file:
 Each loader runs `--repeat` times, interleaved, and its median run is shown. The baselines do no identification, no raw copy, no validation or typing beyond pandas' inference, no
 row rejection and no bookkeeping: they are the floor a hand-written loader gets for free.
 
+Peak memory: after the timed runs, medvault (receive + stage, `MEDVAULT_DUCKDB_MEMORY_LIMIT` at its
+default) and bare DuckDB `read_csv` each stage the same file once more in a child process of their own,
+whose peak resident set size (`ru_maxrss`) is printed against the file's size (issue 8 asks for under
+2x the file plus a constant; `benchmarks/memory.py` measures it on a 200 MB file and several limits).
+
 Part 2, idle sensor tick: runs `benchmarks/idle_tick.py` (moto S3 and sshd on 127.0.0.1, 10,000 seen
 files) in-process and prints its table (about 90 s, mostly seeding moto). `--skip-idle` skips it.
 
@@ -36,8 +41,10 @@ import argparse
 import gc
 import json
 import os
+import resource
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -229,6 +236,35 @@ def run_duckdb_read_csv(csv: Path, work: Path, table: str) -> Timing:
     return Timing("bare DuckDB read_csv", n, time.perf_counter() - t0, "read_csv into a table; no checks")
 
 
+def peak_child(kind: str, csv: Path, work: Path, table: str) -> None:
+    """One loader in this (child) process; prints its peak resident set in MB as JSON."""
+    rules = load_rules(REPO / "rules")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if kind == "medvault":
+        run_medvault(csv, work, table, rules)
+    else:
+        run_duckdb_read_csv(csv, work, table)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"peak_mb": peak / 1024, "before_mb": before / 1024}))
+
+
+def peak_memory(csv: Path, base: Path, table: str) -> dict[str, dict]:
+    """Peak RSS of medvault and of bare read_csv, each staging `csv` in a fresh process."""
+    out = {}
+    for kind in ("medvault", "duckdb"):
+        work = base / f"peak_{kind}"
+        work.mkdir()
+        done = subprocess.run(
+            [sys.executable, __file__, "--peak-child", kind, str(csv), str(work), table],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        out[kind] = json.loads(done.stdout.strip().splitlines()[-1])
+        shutil.rmtree(work)
+    return out
+
+
 def median(timings: list[Timing]) -> Timing:
     """The run with the median time (the runs of every loader are interleaved, so load drifts hit all)."""
     ordered = sorted(timings, key=lambda t: t.seconds)
@@ -274,7 +310,24 @@ def bench_size(tmp: Path, table: str, rows: int, seed: int, repeat: int, rules) 
         )
     if repeat > 1:
         print(f"(median of {repeat} interleaved runs each)")
+    peaks = peak_memory(csv, base, table)
+    mib = csv.stat().st_size / 2**20
+    for label, kind in (("medvault total", "medvault"), ("bare DuckDB read_csv", "duckdb")):
+        p = peaks[kind]
+        added = p["peak_mb"] - p["before_mb"]
+        print(
+            f"peak memory, {label}: {p['peak_mb']:.0f} MB in its own process, {added:.0f} MB over the "
+            f"{p['before_mb']:.0f} MB held before loading ({added / mib:.1f}x the {mib:.0f} MB file)"
+        )
     return [
+        {
+            "name": f"medvault_peak_memory_{rows}_rows",
+            "value": round(peaks["medvault"]["peak_mb"]),
+            "unit": "MB",
+            "ratio": round(
+                peaks["medvault"]["peak_mb"] / peaks["duckdb"]["peak_mb"], 3
+            ),  # against bare read_csv
+        },
         {
             "name": f"medvault_total_{rows}_rows",
             "value": round(mv_total.rate),
@@ -312,7 +365,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--skip-idle", action="store_true", help="skip the idle sensor tick benchmark")
     parser.add_argument("--idle-ticks", type=int, default=10)
+    parser.add_argument("--peak-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.peak_child:
+        kind, csv, work, table = args.peak_child
+        peak_child(kind, Path(csv), Path(work), table)
+        return
     sizes = [int(x.replace("_", "")) for x in args.rows.split(",") if x.strip()]
 
     print(
