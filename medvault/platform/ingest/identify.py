@@ -13,8 +13,9 @@ import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from medvault.platform.ingest.cells import is_data_like, shown_name
 from medvault.platform.ingest.faults import FileFault
-from medvault.platform.ingest.sniff import Sniff, inner_name, is_data_like, shown_name, sniff
+from medvault.platform.ingest.sniff import Sniff, inner_name, sniff
 from medvault.platform.rules.models import Rules, SourceDef, TableDef
 
 SEPARATORS = (";", "|", "\t", ":", ",", "^", "~")

@@ -13,17 +13,24 @@ import codecs
 import csv
 import gzip
 import io
-import json
 import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from medvault.platform.ingest.cells import (  # noqa: F401 - part of sniff's interface
+    DATA_LIKE_SHARE,
+    clean_header,
+    data_like_count,
+    is_data_like,
+    looks_like_data,
+    shown_name,
+)
 from medvault.platform.ingest.faults import FileFault
+from medvault.platform.ingest.sniff_json import MAX_SAMPLE_RECORDS, _sniff_json, flatten_keys  # noqa: F401
 
 SAMPLE_BYTES = 1 << 20  # how much (decompressed) text the decisions are based on
-MAX_SAMPLE_RECORDS = 1000
 CHUNK = 1 << 22
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -192,37 +199,7 @@ def _records(
     return out
 
 
-_DATA_LIKE = re.compile(
-    r"^[-+]?\d+([.,]\d+)?$|^\d{4}-\d{2}-\d{2}([T ].*)?$|^\d{1,2}/\d{1,2}/\d{2,4}$|^\d{8}(\d{6})?$"
-    r"|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^\d+(\.\d+){3,}$"
-    r"|^\d{1,2}:\d{2}(:\d{2})?$|^[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}$",  # times, UK postcodes
-    re.IGNORECASE,
-)
 MAX_COLUMNS = 10_000  # wider files are quarantined as too_many_columns (docs/ingestion.md)
-DATA_LIKE_SHARE = 3  # a header with at least 1 in 3 data-like names is a data row (7 of 18 is evidence)
-
-
-def is_data_like(cell: str) -> bool:
-    """A number, date, time, identifier or postcode: a value, not a column name."""
-    return bool(_DATA_LIKE.match(cell.strip()))
-
-
-def data_like_count(cells: list[str]) -> tuple[int, int]:
-    """(data-like cells, non-empty cells) of a would-be header."""
-    values = [c for c in cells if c.strip()]
-    return sum(1 for v in values if is_data_like(v)), len(values)
-
-
-def looks_like_data(cells: list[str]) -> bool:
-    """True when a would-be header is really a data row (at least a third of its fields are values)."""
-    hits, values = data_like_count(cells)
-    return not values or hits * DATA_LIKE_SHARE >= values
-
-
-def shown_name(cell: str) -> str:
-    """A header name as reasons may show it: a data-like one (a value where a name should be, perhaps a
-    patient's) only by its length."""
-    return f"<{len(cell.strip())} chars>" if is_data_like(cell) else cell.strip()
 
 
 def detect_delimiter(
@@ -266,107 +243,6 @@ def detect_delimiter(
                         f"{DELIMITER_NAMES[d]}",
                     )
     return best, parsed[best]
-
-
-def clean_header(cells: list[str]) -> list[str]:
-    """Trim cells; unquote a cell quoted after leading spaces (` "id" `), which csv leaves quoted."""
-    out = []
-    for cell in cells:
-        c = cell.strip().strip("\ufeff").strip()
-        if len(c) >= 2 and c[0] == c[-1] == '"':
-            c = c[1:-1].replace('""', '"').strip()
-        out.append(c)
-    return out
-
-
-def _is_ejson(value: dict) -> bool:
-    return bool(value) and all(isinstance(k, str) and k.startswith("$") for k in value)
-
-
-def flatten_keys(obj: dict, prefix: str = "") -> Iterator[str]:
-    """Dotted leaf paths of a JSON object; MongoDB extended-JSON wrappers ({"$oid": ..}) are leaves."""
-    for key, value in obj.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict) and value and not _is_ejson(value):
-            yield from flatten_keys(value, path + ".")
-        else:
-            yield path
-
-
-def _json_objects(text: str, complete: bool) -> Iterator[object]:
-    """Successive top-level JSON values of concatenated or array text (raw_decode, so no size limit)."""
-    decoder = json.JSONDecoder()
-    i, n = 0, len(text)
-    in_array = text.lstrip().startswith("[")
-    if in_array:
-        i = text.index("[") + 1
-    while i < n:
-        while i < n and text[i] in " \t\r\n,":
-            i += 1
-        if i >= n or (in_array and text[i] == "]"):
-            return
-        try:
-            value, i = decoder.raw_decode(text, i)
-        except json.JSONDecodeError:
-            if complete:
-                raise
-            return
-        yield value
-
-
-def _sniff_json(
-    text: str, complete: bool, ext_format: str | None, name: str
-) -> tuple[str, str, list[str], int]:
-    stripped = text.lstrip()
-    if not stripped.startswith(("[", "{")):
-        raise _fault("not_json", name, "does not start with a JSON object or array")
-    keys: dict[str, None] = {}
-    rows = 0
-    if stripped.startswith("["):
-        try:
-            for value in _json_objects(stripped, complete):
-                if not isinstance(value, dict):
-                    raise _fault("not_json", name, "the JSON array holds values that are not objects")
-                rows += 1
-                if rows <= MAX_SAMPLE_RECORDS:
-                    keys.update(dict.fromkeys(flatten_keys(value)))
-                else:
-                    break
-        except json.JSONDecodeError as exc:
-            raise _fault("not_json", name, f"malformed JSON array (line {exc.lineno})") from None
-        if rows == 0 and complete:
-            raise _fault("zero_rows", name, "the JSON array is empty")
-        return "json", "array", list(keys), rows
-    lines = stripped.splitlines()
-    if not complete and len(lines) > 1:
-        lines = lines[:-1]
-    good = bad = 0
-    for line in lines[: MAX_SAMPLE_RECORDS * 2]:
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except ValueError:
-            bad += 1
-            continue
-        if isinstance(value, dict):
-            good += 1
-            if good <= MAX_SAMPLE_RECORDS:
-                keys.update(dict.fromkeys(flatten_keys(value)))
-        else:
-            bad += 1
-    if good == 0:
-        # Maybe pretty-printed objects one after the other (mongoexport --pretty).
-        try:
-            values = list(_json_objects(stripped, complete))
-        except json.JSONDecodeError:
-            values = []
-        if values and all(isinstance(v, dict) for v in values):
-            for v in values[:MAX_SAMPLE_RECORDS]:
-                keys.update(dict.fromkeys(flatten_keys(v)))
-            return "json", "concatenated", list(keys), len(values)
-        raise _fault("not_json", name, "no line of the sample is a JSON object")
-    return "ndjson", "lines", list(keys), good
 
 
 def _sniff_parquet(path: Path, name: str) -> tuple[list[str], int]:
