@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from medvault.assets.bridge import build_bridge_asset
 from medvault.assets.ingest import build_raw_drops, raw_strays
 from medvault.assets.load import build_load_asset
 from medvault.assets.marts import build_marts_asset
@@ -49,6 +50,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
                 None,
                 [
                     build_pit_asset(engine.vault),
+                    build_bridge_asset(engine.vault),
                     build_reference_asset(engine.rules),
                     build_marts_asset(engine.rules, engine.vault),
                     build_publish_asset(engine.rules),

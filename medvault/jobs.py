@@ -26,9 +26,9 @@ ingest_job = dg.define_asset_job(
 )
 marts_job = dg.define_asset_job(
     MARTS_JOB,
-    selection=dg.AssetSelection.groups("reference", "pit", "marts", "publish")
+    selection=dg.AssetSelection.groups("reference", "pit", "bridge", "marts", "publish")
     | dg.AssetSelection.checks(sites_fresh),
-    description="Write changed reference tables, rebuild the point-in-time tables and the marts, publish them (Parquet, CSV, PostgreSQL); check every site is still delivering.",
+    description="Write changed reference tables, rebuild the point-in-time and bridge tables and the marts, publish them (Parquet, CSV, PostgreSQL); check every site is still delivering.",
     executor_def=dg.in_process_executor,
 )
 strays_job = dg.define_asset_job(

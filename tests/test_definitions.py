@@ -47,7 +47,7 @@ def test_definitions_load_and_validate(tmp_path: Path):
     checks = {k.name for k in graph.asset_check_keys if k.asset_key.path[0] == "marts"}
     assert "exams_match_study_orders" in checks
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
-    assert groups == {"raw", "staging", "dicom", "vault", "reference", "pit", "marts", "publish"}
+    assert groups == {"raw", "staging", "dicom", "vault", "reference", "pit", "bridge", "marts", "publish"}
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.description, f"{key.to_user_string()} has a description"

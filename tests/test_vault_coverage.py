@@ -9,6 +9,7 @@ import pytest
 
 from medvault.platform.rules.loader import load_rules
 from medvault.platform.rules.models import FAMILIES
+from medvault.platform.vault.bridge import bridges
 from medvault.platform.vault.model import compile_vault, hash_column, table_name
 from medvault.platform.warehouse.db import Warehouse
 from tests.helpers import REPO_RULES, demo_run
@@ -66,6 +67,12 @@ def test_generated_demo_fills_every_hub_link_and_satellite(tmp_path, rules):
             assert set(by_family) == set(FAMILIES)
             empty = sorted(name for name, n in rows.items() if n == 0)
             assert empty == [], f"vault tables without rows: {empty}"
+            # the marts job built every bridge: one row per row of its first link, fully walked somewhere
+            for bridge in bridges(model):
+                first, last = bridge.links[0], hash_column(bridge.hubs[-1])
+                built = count(f"SELECT count(*) FROM {table_name(bridge.name)}")
+                assert built >= count(f"SELECT count(*) FROM {table_name(first)}") > 0, bridge.name
+                assert count(f"SELECT count({last}) FROM {table_name(bridge.name)}") > 0, bridge.name
             # every key a link or satellite points at is in its hub (or link)
             for link in rules.vault.links.values():
                 for hub in link.hubs:

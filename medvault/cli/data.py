@@ -52,7 +52,8 @@ def cmd_rules_check(args) -> int:
     print(
         f"rules OK: {len(rules.sites)} sites, {len(rules.sources)} source versions, {tables} tables, "
         f"{len(rules.vault.hubs)} hubs, {len(rules.vault.links)} links, {len(rules.vault.satellites())} satellites, "
-        f"{len(rules.vault.references)} reference tables, {agent} agent extraction rule file(s)"
+        f"{len(rules.vault.bridges)} bridges, {len(rules.vault.references)} reference tables, "
+        f"{agent} agent extraction rule file(s)"
     )
     return 0
 

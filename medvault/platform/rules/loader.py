@@ -39,7 +39,14 @@ def load_rules(root: Path | str) -> Rules:
         if (s.system, s.version) in seen:
             problems.append(f"{s.path}: {s.system}/{s.version} is declared twice")
         seen.add((s.system, s.version))
-    model: dict[str, Any] = {"hubs": {}, "links": {}, "loads": [], "references": {}, "problems": problems}
+    model: dict[str, Any] = {
+        "hubs": {},
+        "links": {},
+        "loads": [],
+        "references": {},
+        "bridges": [],
+        "problems": problems,
+    }
     for p in sorted((root / "vault").glob("*.yaml")):
         vault_model(p, root, problems, model)
     if SITE_REFERENCE in model["references"]:

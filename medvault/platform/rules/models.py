@@ -193,11 +193,22 @@ class ReferenceDef:
 
 
 @dataclass(frozen=True)
+class BridgeDef:
+    """A bridge table: the paths from an anchor hub through a chain of links (rules/bridges.py)."""
+
+    name: str
+    anchor: str
+    path: tuple[str, ...]  # link names, each stepping from the hub reached so far to a new one
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class VaultModel:
     hubs: dict[str, HubDef] = field(default_factory=dict)
     links: dict[str, LinkDef] = field(default_factory=dict)
     loads: tuple[VaultLoad, ...] = ()
     references: dict[str, ReferenceDef] = field(default_factory=dict)
+    bridges: dict[str, BridgeDef] = field(default_factory=dict)
 
     def satellites(self) -> dict[str, SatelliteLoad]:
         """Each satellite name with its first declaration (all loads of one satellite share a parent)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from medvault.platform.rules.bridges import check_bridges, read_bridges
 from medvault.platform.rules.derive import read_derive
 from medvault.platform.rules.models import (
     FAMILIES,
@@ -22,8 +23,9 @@ from medvault.platform.rules.references import read_references
 def vault_model(path: Path, root: Path, problems: list[str], model: dict[str, Any]) -> None:
     ctx = Ctx(path, root, problems)
     data = ctx.mapping(read_yaml(path, ctx) or {}, "")
-    ctx.unknown(data, {"hubs", "links", "loads", "references"}, "")
+    ctx.unknown(data, {"hubs", "links", "loads", "references", "bridges"}, "")
     read_references(ctx, data, path.parent, model["references"])
+    read_bridges(ctx, data, model["bridges"])
     for name, raw in ctx.mapping(data.get("hubs") or {}, "hubs").items():
         key = f"hubs.{name}"
         item = ctx.mapping(raw, key)
@@ -187,4 +189,10 @@ def check_vault(model: dict[str, Any], sources: tuple[SourceDef, ...]) -> VaultM
                 if columns and c not in columns:
                     ctx.fail(f"{skey}.columns", f"{c!r} is not a staged column of {load.source}")
         loads.append(load)
-    return VaultModel(hubs=hubs, links=links, loads=tuple(loads), references=dict(model["references"]))
+    return VaultModel(
+        hubs=hubs,
+        links=links,
+        loads=tuple(loads),
+        references=dict(model["references"]),
+        bridges=check_bridges(model["bridges"], hubs, links),
+    )
