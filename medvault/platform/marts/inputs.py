@@ -10,6 +10,7 @@ from __future__ import annotations
 from medvault.platform.dicom.tables import ensure_dicom_tables
 from medvault.platform.ledger.schema import LEDGER_VIEWS, ensure_ops
 from medvault.platform.marts.models import SCHEMA, MartDef
+from medvault.platform.vault.bridge import bridges
 from medvault.platform.vault.ddl import create_vault_tables
 from medvault.platform.vault.model import HISTORISED, VaultModel
 from medvault.platform.vault.pit import pits
@@ -30,6 +31,8 @@ def known_inputs(model: VaultModel, marts: tuple[MartDef, ...]) -> dict[str, str
                 out[f"vault.{obj.name}{view}"] = f"vault.{obj.name}"
     for pit in pits(model):
         out[f"vault.{pit.name}"] = f"vault.{pit.name}"
+    for bridge in bridges(model):
+        out[f"vault.{bridge.name}"] = f"vault.{bridge.name}"
     for ref in model.rules.vault.references:
         out[f"vault.{ref}"] = f"vault.{ref}"
     for table in DICOM_TABLES:
@@ -46,6 +49,8 @@ def ensure_inputs(con, model: VaultModel) -> None:
     create_vault_tables(con, model)
     for pit in pits(model):
         ensure_table(con, "vault", pit.name, list(pit.columns))
+    for bridge in bridges(model):
+        ensure_table(con, "vault", bridge.name, list(bridge.columns))
     for ref in model.rules.vault.references.values():
         load_reference(con, ref)  # writes only when missing or changed
     con.execute("CREATE SCHEMA IF NOT EXISTS dicom")
