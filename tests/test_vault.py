@@ -487,5 +487,5 @@ def test_history_view_keeps_a_payload_column_named_like_part_of_a_lineage_column
     named = swap(
         obj, columns=obj.columns[:2] + (("date", "VARCHAR"), ("source", "VARCHAR")) + obj.columns[2:]
     )
-    select = _history_sql(named).rsplit("FROM changes", 1)[0]
+    select = _history_sql(named).rsplit("FROM spans", 1)[0]
     assert 'p."date"' in select and 'p."source"' in select

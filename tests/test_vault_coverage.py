@@ -47,7 +47,7 @@ def test_every_vault_object_is_fed_and_every_family_has_a_hub(rules):
     assert [o.name for o in model.objects.values() if not o.feeds] == []
     assert {h.family for h in rules.vault.hubs.values()} == set(FAMILIES)
     kinds = {o.kind for o in model.objects.values()}
-    assert kinds == {"hub", "link", "transaction", "satellite", "effectivity", "tracking"}
+    assert kinds == {"hub", "link", "transaction", "satellite", "effectivity", "tracking", "multi_active"}
 
 
 @pytest.mark.slow

@@ -95,7 +95,11 @@ def vault(obj: VaultObject) -> dg.TableSchema:
         if name.startswith("hk_"):
             return (
                 "hash key of the "
-                + ("parent" if obj.kind in ("satellite", "effectivity", "tracking") else "linked")
+                + (
+                    "parent"
+                    if obj.kind in ("satellite", "effectivity", "tracking", "multi_active")
+                    else "linked"
+                )
                 + f" hub or link ({name})"
             )
         return "business key" if obj.kind == "hub" else "payload"

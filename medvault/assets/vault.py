@@ -20,6 +20,10 @@ CHECK_DESCRIPTIONS = {
         "No version (key, effective_ts, hashdiff) of the partition's driving keys is stored twice, and the load "
         "stored no more versions than it had staged rows."
     ),
+    "multi_active": (
+        "No version (key, effective_ts, set hashdiff) of the partition's keys is stored twice, and the load "
+        "stored no more rows than it had staged rows."
+    ),
     "satellite": (
         "No version (key, effective_ts, hashdiff) of the partition's keys is stored twice, and the load stored "
         "no more versions than it had staged rows."

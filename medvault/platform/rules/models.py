@@ -144,6 +144,9 @@ class SatelliteLoad:
     name: str
     parent: str  # a hub or link name
     columns: tuple[str, ...]
+    # a multi-active satellite: the sub-sequence column(s) that tell a key's rows of one batch apart
+    # (several phone numbers, several requested tests); the key's set of rows is then one version
+    multi_active: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

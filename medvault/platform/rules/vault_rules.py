@@ -100,18 +100,22 @@ def vault_model(path: Path, root: Path, problems: list[str], model: dict[str, An
         for sname, sraw in ctx.mapping(item.get("satellites") or {}, f"{key}.satellites").items():
             skey = f"{key}.satellites.{sname}"
             sitem = ctx.mapping(sraw, skey)
-            ctx.unknown(sitem, {"parent", "columns"}, skey)
+            ctx.unknown(sitem, {"parent", "columns", "multi_active"}, skey)
             ctx.identifier(str(sname), skey)
             if not str(sname).startswith("sat_"):
                 ctx.fail(skey, "satellite names follow sat_<hub>_<major>_<minor>")
             parent = ctx.text(sitem, "parent", skey)
-            sats.append(
-                SatelliteLoad(
-                    str(sname),
-                    parent or "",
-                    tuple(str(c) for c in ctx.seq(sitem.get("columns"), f"{skey}.columns")),
+            columns = tuple(str(c) for c in ctx.seq(sitem.get("columns"), f"{skey}.columns"))
+            sub = tuple(str(c) for c in ctx.seq(sitem.get("multi_active"), f"{skey}.multi_active"))
+            if "multi_active" in sitem and not sub:
+                ctx.fail(
+                    f"{skey}.multi_active", "name the sub-sequence column(s) that tell a key's rows apart"
                 )
-            )
+            for c in set(sub) & set(columns):
+                ctx.fail(
+                    f"{skey}.multi_active", f"{c!r} is a payload column too; a sub-sequence is not payload"
+                )
+            sats.append(SatelliteLoad(str(sname), parent or "", columns, multi_active=sub))
         model["loads"].append(
             (
                 ctx,
@@ -188,6 +192,9 @@ def check_vault(model: dict[str, Any], sources: tuple[SourceDef, ...]) -> VaultM
             for c in sat.columns:
                 if columns and c not in columns:
                     ctx.fail(f"{skey}.columns", f"{c!r} is not a staged column of {load.source}")
+            for c in sat.multi_active:
+                if columns and c not in columns:
+                    ctx.fail(f"{skey}.multi_active", f"{c!r} is not a staged column of {load.source}")
         loads.append(load)
     return VaultModel(
         hubs=hubs,

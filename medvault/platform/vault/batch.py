@@ -85,9 +85,10 @@ def batch_select(model: VaultModel, i: int) -> str:
             f"{hash_key_sql([_key(c) for c in columns], tenant=_key('_site'), normalized=True)} AS {hk(link)}"
         )
     payload: list[str] = []
-    for sat in load.satellites:
-        cols.append(f"{hashdiff_sql(sat.columns, normalized=_value)} AS {hd(sat.name)}")
-        payload += [c for c in sat.columns if c not in payload]
+    for sat in load.satellites:  # a multi-active row's sub-sequence is part of what it says
+        hashed = sat.multi_active + sat.columns
+        cols.append(f"{hashdiff_sql(hashed, normalized=_value)} AS {hd(sat.name)}")
+        payload += [c for c in hashed if c not in payload]
     cols += [q(c) for c in payload + [c for c in carried if c not in payload]]
     inner = [f"{normalize_sql(q(c))} AS {_key(c)}" for c in keys]
     inner += [f"{normalize_sql(q(c), upper=False)} AS {_value(c)}" for c in payload]

@@ -19,7 +19,14 @@ from dataclasses import dataclass
 
 from medvault.platform.vault.batch import Batches, hk
 from medvault.platform.vault.kinds.satellite import seen_table
-from medvault.platform.vault.model import HISTORISED, VaultModel, VaultObject, hash_column, table_name
+from medvault.platform.vault.model import (
+    HISTORISED,
+    MULTI_ROW,
+    VaultModel,
+    VaultObject,
+    hash_column,
+    table_name,
+)
 from medvault.platform.warehouse import quote_ident as q
 
 CHECKS = {
@@ -28,6 +35,7 @@ CHECKS = {
     "transaction": "hub_keys_exist",
     "satellite": "versions_unique",
     "effectivity": "versions_unique",
+    "multi_active": "versions_unique",
 }
 
 
@@ -80,8 +88,11 @@ def _satellite(con, obj: VaultObject, fed, staged_rows: int, inserted: int) -> V
     key = q(hash_column(obj.parent))
     parent = hk(obj.parent)
     batch_keys = " UNION ".join(f"SELECT {parent} AS hk FROM {t} WHERE {parent} IS NOT NULL" for _, t in fed)
+    # a multi-active satellite stores a version as several rows sharing its key, time, hashdiff and load
+    rows = "SELECT DISTINCT" if obj.kind in MULTI_ROW else "SELECT"
     stored = " UNION ALL ".join(
-        f"SELECT {key} AS hk, effective_ts, hashdiff FROM {t} WHERE {key} IN (SELECT hk FROM b)"
+        f"SELECT hk, effective_ts, hashdiff FROM ({rows} {key} AS hk, effective_ts, hashdiff, load_ts FROM {t} "
+        f"WHERE {key} IN (SELECT hk FROM b))"
         for t in (table_name(obj.name), seen_table(obj.name))
     )
     in_batch = " UNION ".join(

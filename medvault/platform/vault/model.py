@@ -18,7 +18,9 @@ SCHEMA = "vault"
 # columns every vault table may carry besides its keys and payload
 RESERVED = {"site", "load_ts", "record_source", "hashdiff", "effective_ts", "_site", "_date"}
 # kinds stored as versions by effective_ts (a `__seen` table beside them, `__history`/`__current` views)
-HISTORISED = ("satellite", "effectivity")
+HISTORISED = ("satellite", "effectivity", "multi_active")
+# historised kinds storing several rows per version (a multi-active satellite's set of rows)
+MULTI_ROW = ("multi_active",)
 
 
 def hash_column(name: str) -> str:

@@ -14,7 +14,15 @@ Views, not tables: they follow every load at no load cost; the marts and checks 
 from __future__ import annotations
 
 from medvault.platform.vault.kinds.satellite import META, payload_columns, seen_table
-from medvault.platform.vault.model import HISTORISED, SCHEMA, VaultModel, VaultObject, hash_column, table_name
+from medvault.platform.vault.model import (
+    HISTORISED,
+    MULTI_ROW,
+    SCHEMA,
+    VaultModel,
+    VaultObject,
+    hash_column,
+    table_name,
+)
 from medvault.platform.warehouse import quote_ident as q
 
 
@@ -30,9 +38,11 @@ def _history_sql(obj: VaultObject) -> str:
     key = q(hash_column(obj.parent))
     meta = ", ".join(c for c, _ in META)
     payload = payload_columns(obj)  # by position: a payload column may be named like part of a META one
+    # a multi-active satellite: a version is several rows (one per sub-sequence), all of them its payload
+    versions, first = ("SELECT DISTINCT", "rank()") if obj.kind in MULTI_ROW else ("SELECT", "row_number()")
     return f"""
         WITH versions AS (
-            SELECT {key}, hashdiff, {meta} FROM {table_name(obj.name)}
+            {versions} {key}, hashdiff, {meta} FROM {table_name(obj.name)}
             UNION ALL
             SELECT {key}, hashdiff, {meta} FROM {seen_table(obj.name)}
         ),
@@ -45,14 +55,17 @@ def _history_sql(obj: VaultObject) -> str:
             SELECT * FROM standing
             QUALIFY lag(hashdiff) OVER (PARTITION BY {key} ORDER BY effective_ts) IS DISTINCT FROM hashdiff
         ),
+        spans AS (  -- per version, before its payload rows are joined (a multi-active version has several)
+            SELECT *, lead(effective_ts) OVER (PARTITION BY {key} ORDER BY effective_ts) AS effective_to
+            FROM changes
+        ),
         payloads AS (
             SELECT {key}, hashdiff, {", ".join(q(c) for c in payload)} FROM {table_name(obj.name)}
-            QUALIFY row_number() OVER (PARTITION BY {key}, hashdiff ORDER BY effective_ts) = 1
+            QUALIFY {first} OVER (PARTITION BY {key}, hashdiff ORDER BY effective_ts) = 1
         )
         SELECT c.{key}, c.hashdiff, {", ".join(f"p.{q(c)}" for c in payload)},
-               c.effective_ts, c.load_ts, c.record_source, c._site, c._date,
-               lead(c.effective_ts) OVER (PARTITION BY c.{key} ORDER BY c.effective_ts) AS effective_to
-        FROM changes c JOIN payloads p ON p.{key} = c.{key} AND p.hashdiff = c.hashdiff
+               c.effective_ts, c.load_ts, c.record_source, c._site, c._date, c.effective_to
+        FROM spans c JOIN payloads p ON p.{key} = c.{key} AND p.hashdiff = c.hashdiff
     """
 
 

@@ -56,9 +56,12 @@ class SatelliteKind:
     order = 30
 
     def compile(self, rules: Rules) -> list[VaultObject]:
-        return [self._one(rules, name) for name in rules.vault.satellites()]
+        return [
+            self._one(rules, name) for name, sat in rules.vault.satellites().items() if not sat.multi_active
+        ]
 
     def _one(self, rules: Rules, name: str) -> VaultObject:
+        """The satellite's table; a multi-active one has its sub-sequence columns first in the payload."""
         feeds = feeds_of(rules, name)
         first = feeds[0][1]
         for i, sat in feeds[1:]:
@@ -66,13 +69,14 @@ class SatelliteKind:
                 raise ValueError(
                     f"{name}: {rules.vault.loads[i].source} gives parent {sat.parent!r}, another load {first.parent!r}"
                 )
-            if set(sat.columns) != set(first.columns):
+            if set(sat.columns) != set(first.columns) or sat.multi_active != first.multi_active:
                 raise ValueError(f"{name}: every load of one satellite must declare the same columns")
-        bad = RESERVED.intersection(first.columns) | {c for c in first.columns if c.startswith("hk_")}
+        stored = first.multi_active + first.columns
+        bad = RESERVED.intersection(stored) | {c for c in stored if c.startswith("hk_")}
         if bad:
             raise ValueError(f"{name}: payload column(s) {sorted(bad)} clash with vault columns")
         payload = []
-        for c in first.columns:
+        for c in stored:
             types = {_column_type(rules.vault.loads[i], rules, c) for i, _ in feeds}
             payload.append((c, types.pop() if len(types) == 1 else "VARCHAR"))
         columns = [(hash_column(first.parent), HASH_SQL_TYPE), ("hashdiff", HASH_SQL_TYPE), *payload, *META]
@@ -104,64 +108,11 @@ class SatelliteKind:
         target, seen = table_name(obj.name), seen_table(obj.name)
         key = q(hash_column(obj.parent))
         fresh = f"_vault_fresh_{obj.name}"
-        known = " UNION ALL ".join(
-            f"SELECT {key} AS hk, effective_ts, hashdiff, _date, load_ts FROM {t} "
-            f"WHERE {key} IN (SELECT hk FROM versions)"
-            for t in (target, seen)
-        )
-        classify = f"""
-            CREATE OR REPLACE TEMP TABLE {fresh} AS
-            WITH src AS ({" UNION ALL ".join(parts)}),
+        versions = f"""src AS ({" UNION ALL ".join(parts)}),
             versions AS (
                 SELECT hk, effective_ts, arg_max({{{packed}}}, _order) AS w FROM src GROUP BY hk, effective_ts
-            ),
-            known AS ({known}),
-            fresh AS (
-                SELECT v.* FROM versions v
-                ANTI JOIN known k ON k.hk = v.hk AND k.effective_ts = v.effective_ts AND k.hashdiff = v.w.hashdiff
-            ),
-            fresh_keys AS (SELECT hk, count(*) AS n FROM fresh GROUP BY hk),
-            known_times AS (
-                SELECT hk, effective_ts, count(*) AS n, any_value(hashdiff) AS hashdiff
-                FROM known GROUP BY hk, effective_ts
-            ),
-            known_last AS (
-                SELECT hk, max(effective_ts) AS ts, arg_max(hashdiff, effective_ts) AS hashdiff,
-                       arg_max(n, effective_ts) AS n
-                FROM known_times GROUP BY hk
-            ),
-            in_order AS (  -- one new version, after every stored one: compare with the latest
-                SELECT f.hk, f.effective_ts, coalesce(l.hashdiff = f.w.hashdiff, false) AS is_repeat
-                FROM fresh f JOIN fresh_keys c ON c.hk = f.hk LEFT JOIN known_last l ON l.hk = f.hk
-                WHERE c.n = 1 AND (l.hk IS NULL OR (l.ts < f.effective_ts AND l.n = 1))
-            ),
-            other_keys AS (SELECT DISTINCT hk FROM fresh ANTI JOIN in_order USING (hk)),
-            timeline AS (  -- late, several or corrected versions: place them among the stored ones
-                SELECT hk, effective_ts, hashdiff, _date, load_ts, false AS is_fresh FROM known
-                WHERE hk IN (SELECT hk FROM other_keys)
-                UNION ALL
-                SELECT hk, effective_ts, w.hashdiff, w._date, CAST($load_ts AS TIMESTAMP), true FROM fresh
-                WHERE hk IN (SELECT hk FROM other_keys)
-            ),
-            standing AS (
-                SELECT * FROM timeline
-                QUALIFY row_number() OVER (
-                    PARTITION BY hk, effective_ts ORDER BY _date DESC, load_ts DESC, is_fresh DESC) = 1
-            ),
-            placed AS (
-                SELECT hk, effective_ts,
-                       coalesce(lag(hashdiff) OVER (PARTITION BY hk ORDER BY effective_ts) = hashdiff, false)
-                           AS is_repeat, is_fresh
-                FROM standing
-            ),
-            classified AS (
-                SELECT hk, effective_ts, is_repeat FROM in_order
-                UNION ALL
-                SELECT hk, effective_ts, is_repeat FROM placed WHERE is_fresh
-            )
-            SELECT f.*, coalesce(c.is_repeat, false) AS is_repeat
-            FROM fresh f LEFT JOIN classified c ON c.hk = f.hk AND c.effective_ts = f.effective_ts
-        """
+            )"""
+        classify = classify_sql(fresh, versions, key, target, seen)
         columns = ", ".join(q(c) for c, _ in obj.columns)
         out = ", ".join(f"w.{q(c)}" for c in ["hashdiff", *payload])
         meta = "effective_ts, CAST($load_ts AS TIMESTAMP), w.record_source, w._site, w._date"
@@ -173,6 +124,69 @@ class SatelliteKind:
             f"SELECT hk, w.hashdiff, {meta} FROM {fresh} WHERE is_repeat"
         )
         return [(classify, None), (changes, "inserted"), (repeats, "seen"), (f"DROP TABLE {fresh}", None)]
+
+
+def classify_sql(fresh: str, versions: str, key: str, target: str, seen: str, distinct: bool = False) -> str:
+    """CREATE TEMP TABLE `fresh`: the batch's versions not stored yet, each with `is_repeat` (it repeats
+    the version in force before it, so it goes to `__seen`). `versions`: CTEs ending in
+    `versions(hk, effective_ts, w)`, `w` a struct with at least hashdiff and _date. `distinct`: the
+    target stores several rows per version (a multi-active satellite's members)."""
+    pick = "SELECT DISTINCT" if distinct else "SELECT"
+    known = " UNION ALL ".join(
+        f"{pick} {key} AS hk, effective_ts, hashdiff, _date, load_ts FROM {t} "
+        f"WHERE {key} IN (SELECT hk FROM versions)"
+        for t in (target, seen)
+    )
+    return f"""
+        CREATE OR REPLACE TEMP TABLE {fresh} AS
+        WITH {versions},
+        known AS ({known}),
+        fresh AS (
+            SELECT v.* FROM versions v
+            ANTI JOIN known k ON k.hk = v.hk AND k.effective_ts = v.effective_ts AND k.hashdiff = v.w.hashdiff
+        ),
+        fresh_keys AS (SELECT hk, count(*) AS n FROM fresh GROUP BY hk),
+        known_times AS (
+            SELECT hk, effective_ts, count(*) AS n, any_value(hashdiff) AS hashdiff
+            FROM known GROUP BY hk, effective_ts
+        ),
+        known_last AS (
+            SELECT hk, max(effective_ts) AS ts, arg_max(hashdiff, effective_ts) AS hashdiff,
+                   arg_max(n, effective_ts) AS n
+            FROM known_times GROUP BY hk
+        ),
+        in_order AS (  -- one new version, after every stored one: compare with the latest
+            SELECT f.hk, f.effective_ts, coalesce(l.hashdiff = f.w.hashdiff, false) AS is_repeat
+            FROM fresh f JOIN fresh_keys c ON c.hk = f.hk LEFT JOIN known_last l ON l.hk = f.hk
+            WHERE c.n = 1 AND (l.hk IS NULL OR (l.ts < f.effective_ts AND l.n = 1))
+        ),
+        other_keys AS (SELECT DISTINCT hk FROM fresh ANTI JOIN in_order USING (hk)),
+        timeline AS (  -- late, several or corrected versions: place them among the stored ones
+            SELECT hk, effective_ts, hashdiff, _date, load_ts, false AS is_fresh FROM known
+            WHERE hk IN (SELECT hk FROM other_keys)
+            UNION ALL
+            SELECT hk, effective_ts, w.hashdiff, w._date, CAST($load_ts AS TIMESTAMP), true FROM fresh
+            WHERE hk IN (SELECT hk FROM other_keys)
+        ),
+        standing AS (
+            SELECT * FROM timeline
+            QUALIFY row_number() OVER (
+                PARTITION BY hk, effective_ts ORDER BY _date DESC, load_ts DESC, is_fresh DESC) = 1
+        ),
+        placed AS (
+            SELECT hk, effective_ts,
+                   coalesce(lag(hashdiff) OVER (PARTITION BY hk ORDER BY effective_ts) = hashdiff, false)
+                       AS is_repeat, is_fresh
+            FROM standing
+        ),
+        classified AS (
+            SELECT hk, effective_ts, is_repeat FROM in_order
+            UNION ALL
+            SELECT hk, effective_ts, is_repeat FROM placed WHERE is_fresh
+        )
+        SELECT f.*, coalesce(c.is_repeat, false) AS is_repeat
+        FROM fresh f LEFT JOIN classified c ON c.hk = f.hk AND c.effective_ts = f.effective_ts
+    """
 
 
 def seen_table(satellite: str) -> str:
