@@ -174,6 +174,19 @@ def test_duplicate_keys_keep_latest_modified_then_last_row(tmp_path):
     ]
 
 
+def test_a_composite_key_with_an_empty_part_repeats_like_any_other(tmp_path):
+    """Keys that repeat are found by a hash aggregate before the window: a NULL part still matches."""
+    t = table(
+        ColumnDef("id", "id", required=True),
+        ColumnDef("part", "part"),
+        ColumnDef("v", "v"),
+        key=("id", "part"),
+    )
+    _, good, rejected, _ = load(tmp_path, "id,part,v\n1,,a\n1,,b\n1,x,c\n2,x,d\n", t)
+    assert [g[:3] for g in good] == [("1", None, "b"), ("1", "x", "c"), ("2", "x", "d")]
+    assert [(r[0], r[1], r[3]) for r in rejected] == [(1, "id,part", "duplicate_key")]
+
+
 def test_an_invalid_duplicate_does_not_displace_a_valid_row(tmp_path):
     t = table(ColumnDef("id", "id"), ColumnDef("n", "n", "integer"), key=("id",))
     _, good, rejected, _ = load(tmp_path, "id,n\n1,5\n1,bad\n", t)

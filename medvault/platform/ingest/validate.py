@@ -186,9 +186,17 @@ def duplicates_sql(
         + ("latest modified, then " if modified else "")
         + "last row)"
     )
+    # the window (a sort per key) runs only over the rows whose key repeats, found by a hash aggregate:
+    # most extracts repeat no key, and then the window has nothing to sort
+    names = [f"k{n}" for n in range(len(keys))]
+    repeated = (
+        f"SELECT {', '.join(f'{k} AS {n}' for k, n in zip(keys, names, strict=True))} FROM {qi(checked.table)} "
+        f"WHERE {eligible} GROUP BY ALL HAVING count(*) > 1"
+    )
+    same_key = " AND ".join(f"d.{n} IS NOT DISTINCT FROM c.{k}" for k, n in zip(keys, names, strict=True))
     return (
         f'SELECT _row_number AS row_number, {label} AS "column", {kept_value_sql(value, pii, policy)} AS value, '
         f"'duplicate_key' AS reason_code, '{why}' AS reason FROM ("
         f"SELECT *, row_number() OVER ({window}) AS rn, first_value(_row_number) OVER ({window}) AS kept "
-        f"FROM {qi(checked.table)} WHERE {eligible}) WHERE rn > 1"
+        f"FROM {qi(checked.table)} c SEMI JOIN ({repeated}) d ON {same_key} WHERE {eligible}) WHERE rn > 1"
     )
