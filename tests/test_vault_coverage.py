@@ -73,6 +73,15 @@ def test_generated_demo_fills_every_hub_link_and_satellite(tmp_path, rules):
                 built = count(f"SELECT count(*) FROM {table_name(bridge.name)}")
                 assert built >= count(f"SELECT count(*) FROM {table_name(first)}") > 0, bridge.name
                 assert count(f"SELECT count({last}) FROM {table_name(bridge.name)}") > 0, bridge.name
+            # marts.fact_study counts through bridge_study_images what the two links reach
+            through_links = con.execute(
+                """SELECT count(DISTINCT es.hk_series), count(DISTINCT si.hk_instance)
+                   FROM vault.sat_event_study_details__current s
+                   JOIN vault.link_event_series es ON es.hk_event = s.hk_event
+                   LEFT JOIN vault.link_series_instance si ON si.hk_series = es.hk_series"""
+            ).fetchone()
+            in_mart = con.execute("SELECT sum(series), sum(images) FROM marts.fact_study").fetchone()
+            assert in_mart == through_links and through_links[1] > 0
             # every key a link or satellite points at is in its hub (or link)
             for link in rules.vault.links.values():
                 for hub in link.hubs:

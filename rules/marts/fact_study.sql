@@ -1,11 +1,11 @@
 /*
 description: >-
   One row per imaging study (PACS studies extract): its date, modality, description, the patient's
-  pseudonym, and its series and images.
+  pseudonym, and its series and images (through vault.bridge_study_images: one join, not two links).
 grain: [study_key]
 owner: imaging analytics
 rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
-inputs: [vault.hub_event, vault.sat_event_study_details__current, vault.link_person_event, vault.hub_person, vault.link_event_series, vault.link_series_instance]
+inputs: [vault.hub_event, vault.sat_event_study_details__current, vault.link_person_event, vault.hub_person, vault.bridge_study_images]
 columns:
   study_key: the study's key in the star (its vault hash key, hex)
   site: site code
@@ -25,13 +25,12 @@ checks:
 SELECT hex(h.hk_event) AS study_key, h.site,
        any_value(pseudonym(p.site, p.person_id)) AS patient_key,
        s.study_date, s.modality, s.study_description,
-       count(DISTINCT es.hk_series) AS series,
-       count(DISTINCT si.hk_instance) AS images
+       count(DISTINCT b.hk_series) AS series,
+       count(DISTINCT b.hk_instance) AS images
 FROM vault.hub_event h
 JOIN vault.sat_event_study_details__current s ON s.hk_event = h.hk_event
 LEFT JOIN vault.link_person_event pe ON pe.hk_event = h.hk_event
 LEFT JOIN vault.hub_person p ON p.hk_person = pe.hk_person
-LEFT JOIN vault.link_event_series es ON es.hk_event = h.hk_event
-LEFT JOIN vault.link_series_instance si ON si.hk_series = es.hk_series
+LEFT JOIN vault.bridge_study_images b ON b.hk_event = h.hk_event
 GROUP BY h.hk_event, h.site, s.study_date, s.modality, s.study_description
 ORDER BY h.site, s.study_date NULLS LAST, study_key
