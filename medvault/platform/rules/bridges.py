@@ -58,6 +58,9 @@ def check_bridges(
             if link is None:
                 ctx.fail(f"{key}.path[{n}]", f"unknown link {name!r}")
                 break
+            if link.roles:
+                ctx.fail(f"{key}.path[{n}]", f"{name} names its hubs in roles; a bridge walks plain links")
+                break
             if visited[-1] not in link.hubs:
                 ctx.fail(f"{key}.path[{n}]", f"{name} does not join {visited[-1]}, the hub reached so far")
                 break

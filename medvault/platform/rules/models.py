@@ -124,11 +124,31 @@ class HubDef:
     record_tracking: bool = False  # keep every partition each key appeared in (sat_<hub>_record_tracking)
 
 
+def entry_hub(entry: str) -> str:
+    """The hub a load's `hubs:` entry feeds: `hub_event` or, in a role, `hub_event.study`."""
+    return entry.split(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class LinkEnd:
+    """One end of a link: a hub, in a role when the link names the hub more than once."""
+
+    hub: str
+    role: str | None = None
+
+    @property
+    def entry(self) -> str:
+        """The name a load maps this end's business key under (`hub_event.study`)."""
+        return f"{self.hub}.{self.role}" if self.role else self.hub
+
+
 @dataclass(frozen=True)
 class LinkDef:
     name: str
     hubs: tuple[str, ...]
     description: str = ""
+    # one role per hub, required when a hub appears twice (an order and the study it asks for)
+    roles: tuple[str, ...] = ()
     # a non-historised link (transactions: bill lines, lab results): the columns that tell two
     # transactions between the same hub keys apart, and the payload kept on the link row itself
     transaction_key: tuple[str, ...] = ()
@@ -137,6 +157,10 @@ class LinkDef:
     # an effectivity satellite: the hub whose key drives the relationship (a bed has one patient at a
     # time; when it gets another, or none, the previous relationship ends)
     driving_key: str | None = None
+
+    def ends(self) -> tuple[LinkEnd, ...]:
+        roles = self.roles or (None,) * len(self.hubs)
+        return tuple(LinkEnd(h, r) for h, r in zip(self.hubs, roles, strict=True))
 
 
 @dataclass(frozen=True)

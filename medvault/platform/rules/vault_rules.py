@@ -15,6 +15,7 @@ from medvault.platform.rules.models import (
     SourceDef,
     VaultLoad,
     VaultModel,
+    entry_hub,
 )
 from medvault.platform.rules.reading import Ctx, read_yaml
 from medvault.platform.rules.references import read_references
@@ -52,11 +53,12 @@ def vault_model(path: Path, root: Path, problems: list[str], model: dict[str, An
     for name, raw in ctx.mapping(data.get("links") or {}, "links").items():
         key = f"links.{name}"
         item = ctx.mapping(raw, key)
-        ctx.unknown(item, {"hubs", "description", "transaction", "effectivity"}, key)
+        ctx.unknown(item, {"hubs", "roles", "description", "transaction", "effectivity"}, key)
         ctx.identifier(str(name), key)
         hubs = tuple(str(h) for h in ctx.seq(item.get("hubs"), f"{key}.hubs"))
         if len(hubs) < 2:
             ctx.fail(f"{key}.hubs", "a link joins at least two hubs")
+        roles = _roles(ctx, item, hubs, key)
         tx_key: tuple[str, ...] = ()
         payload: tuple[str, ...] = ()
         if "transaction" in item:
@@ -75,6 +77,8 @@ def vault_model(path: Path, root: Path, problems: list[str], model: dict[str, An
                 ctx.fail(f"{key}.effectivity.driving_key", f"{driving!r} is not one of the link's hubs")
             if "transaction" in item:
                 ctx.fail(f"{key}.effectivity", "a transaction happens once: it has no effectivity")
+            if roles:
+                ctx.fail(f"{key}.effectivity", "a link with roles has no single driving key")
         model["links"][str(name)] = LinkDef(
             str(name),
             hubs,
@@ -83,6 +87,7 @@ def vault_model(path: Path, root: Path, problems: list[str], model: dict[str, An
             payload=payload,
             transactional="transaction" in item,
             driving_key=driving,
+            roles=roles,
         )
     for i, raw in enumerate(ctx.seq(data.get("loads"), "loads")):
         key = f"loads[{i}]"
@@ -132,6 +137,21 @@ def vault_model(path: Path, root: Path, problems: list[str], model: dict[str, An
         )
 
 
+def _roles(ctx: Ctx, item: dict, hubs: tuple[str, ...], key: str) -> tuple[str, ...]:
+    """A link's `roles:`, one per hub; required when a hub appears twice."""
+    roles = tuple(str(r) for r in ctx.seq(item.get("roles"), f"{key}.roles"))
+    for r in roles:
+        ctx.identifier(r, f"{key}.roles")
+    if roles and len(roles) != len(hubs):
+        ctx.fail(f"{key}.roles", f"gives {len(roles)} roles for {len(hubs)} hubs (one role per hub)")
+        return ()
+    if len(set(roles)) != len(roles):
+        ctx.fail(f"{key}.roles", "each role names one end of the link once")
+    if len(set(hubs)) != len(hubs) and not roles:
+        ctx.fail(f"{key}.hubs", "a hub appears twice: give each end a role (roles: [order, study])")
+    return roles
+
+
 def check_vault(model: dict[str, Any], sources: tuple[SourceDef, ...]) -> VaultModel:
     """Cross-file checks: loads name real staged columns, hubs and links."""
     staged: dict[str, set[str]] = {}
@@ -160,25 +180,31 @@ def check_vault(model: dict[str, Any], sources: tuple[SourceDef, ...]) -> VaultM
                     if c not in columns:
                         ctx.fail(f"{key}.derive.{name}", f"{c!r} is not a staged column of {load.source}")
             columns = columns | set(load.derive)
-        for hub, cols in load.hubs.items():
+        ends = {e.entry for name in load.links if name in links for e in links[name].ends()}
+        for entry, cols in load.hubs.items():
+            hub = entry_hub(entry)
             if hub not in hubs:
-                ctx.fail(f"{key}.hubs.{hub}", "unknown hub")
+                ctx.fail(f"{key}.hubs.{entry}", "unknown hub")
                 continue
+            if entry != hub and entry not in ends:
+                ctx.fail(f"{key}.hubs.{entry}", "a hub in a role must be an end of one of this load's links")
             if len(cols) != len(hubs[hub].business_key):
                 ctx.fail(
-                    f"{key}.hubs.{hub}",
+                    f"{key}.hubs.{entry}",
                     f"gives {len(cols)} columns for a {len(hubs[hub].business_key)}-part business key",
                 )
             for c in cols:
                 if columns and c not in columns:
-                    ctx.fail(f"{key}.hubs.{hub}", f"{c!r} is not a staged column of {load.source}")
+                    ctx.fail(f"{key}.hubs.{entry}", f"{c!r} is not a staged column of {load.source}")
         for link in load.links:
             if link not in links:
                 ctx.fail(f"{key}.links", f"unknown link {link!r}")
             else:
-                for h in links[link].hubs:
-                    if h not in load.hubs:
-                        ctx.fail(f"{key}.links", f"{link} needs hub {h!r}, which this load does not map")
+                for end in links[link].ends():
+                    if end.entry not in load.hubs:
+                        ctx.fail(
+                            f"{key}.links", f"{link} needs hub {end.entry!r}, which this load does not map"
+                        )
                 for c in links[link].transaction_key + links[link].payload:
                     if columns and c not in columns:
                         ctx.fail(

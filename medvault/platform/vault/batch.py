@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from medvault.platform.rules.models import VaultLoad
+from medvault.platform.rules.models import VaultLoad, entry_hub
 from medvault.platform.vault.derive import derive_select
 from medvault.platform.vault.hashing import hash_key_sql, hashdiff_sql, normalize_sql
 from medvault.platform.vault.model import VaultModel, modified_column, staging_table
@@ -66,19 +66,23 @@ def batch_select(model: VaultModel, i: int) -> str:
         f"'{load.source}/' || _version AS record_source",
         f"{_effective_ts(model, load)} AS effective_ts",
     ]
-    for hub, columns in load.hubs.items():
-        wanted = len(rules.vault.hubs[hub].business_key)
+    for entry, columns in load.hubs.items():  # a hub, or a hub in a role (`hub_event.study`)
+        wanted = len(rules.vault.hubs[entry_hub(entry)].business_key)
         if len(columns) != wanted:
-            raise ValueError(f"{load.source}: hub {hub} needs {wanted} columns")
+            raise ValueError(f"{load.source}: hub {entry} needs {wanted} columns")
         keys += [c for c in columns if c not in keys]
         cols.append(
-            f"{hash_key_sql([_key(c) for c in columns], tenant=_key('_site'), normalized=True)} AS {hk(hub)}"
+            f"{hash_key_sql([_key(c) for c in columns], tenant=_key('_site'), normalized=True)} AS {hk(entry)}"
         )
-        cols += [f"NULLIF(TRIM(CAST({q(c)} AS VARCHAR)), '') AS {bk(hub, n)}" for n, c in enumerate(columns)]
+        cols += [
+            f"NULLIF(TRIM(CAST({q(c)} AS VARCHAR)), '') AS {bk(entry, n)}" for n, c in enumerate(columns)
+        ]
     carried: list[str] = []  # staged columns the targets copy as they are
     for link in load.links:
         definition = rules.vault.links[link]  # a transaction's key tells its rows apart: part of the hash
-        columns = [c for h in definition.hubs for c in load.hubs[h]] + list(definition.transaction_key)
+        columns = [c for e in definition.ends() for c in load.hubs[e.entry]] + list(
+            definition.transaction_key
+        )
         keys += [c for c in definition.transaction_key if c not in keys]
         carried += [c for c in definition.transaction_key + definition.payload if c not in carried]
         cols.append(

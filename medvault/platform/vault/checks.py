@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from medvault.platform.rules.models import entry_hub
 from medvault.platform.vault.batch import Batches, hk
 from medvault.platform.vault.kinds.satellite import seen_table
 from medvault.platform.vault.model import (
@@ -47,16 +48,19 @@ class VaultCheck:
     metadata: dict
 
 
-def _keys(obj: VaultObject, fed, extra: str = "") -> str:
+def _keys(model: VaultModel, obj: VaultObject, fed) -> str:
+    """The hub keys of the batches: every entry mapping the hub, plainly or in a role."""
     return " UNION ".join(
-        f"SELECT DISTINCT {hk(obj.name)} AS hk{extra} FROM {t} WHERE {hk(obj.name)} IS NOT NULL"
-        for _, t in fed
+        f"SELECT DISTINCT {hk(e)} AS hk FROM {t} WHERE {hk(e)} IS NOT NULL"
+        for i, t in fed
+        for e in model.load(i).hubs
+        if entry_hub(e) == obj.name
     )
 
 
-def _hub(con, obj: VaultObject, fed) -> VaultCheck:
+def _hub(con, model: VaultModel, obj: VaultObject, fed) -> VaultCheck:
     keys, missing = con.execute(
-        f"""WITH b AS ({_keys(obj, fed)})
+        f"""WITH b AS ({_keys(model, obj, fed)})
         SELECT count(*), count(*) FILTER (WHERE h.hk IS NULL)
         FROM b LEFT JOIN (SELECT {q(obj.hash_key)} AS hk FROM {table_name(obj.name)}
                           WHERE {q(obj.hash_key)} IN (SELECT hk FROM b)) h ON h.hk = b.hk"""
@@ -65,19 +69,19 @@ def _hub(con, obj: VaultObject, fed) -> VaultCheck:
 
 
 def _link(con, model: VaultModel, obj: VaultObject, fed) -> VaultCheck:
-    hubs = model.rules.vault.links[obj.name].hubs
+    ends = model.rules.vault.links[obj.name].ends()
     rows = " UNION ".join(
-        f"SELECT DISTINCT {', '.join(hk(h) for h in hubs)}, {hk(obj.name)} FROM {t} "
-        f"WHERE {' AND '.join(f'{hk(h)} IS NOT NULL' for h in hubs)}"
+        f"SELECT DISTINCT {', '.join(hk(e.entry) for e in ends)}, {hk(obj.name)} FROM {t} "
+        f"WHERE {' AND '.join(f'{hk(e.entry)} IS NOT NULL' for e in ends)}"
         for _, t in fed
     )
     missing = {}
-    for h in hubs:
-        col = q(hash_column(h))
-        missing[h] = con.execute(
-            f"WITH b AS ({rows}) SELECT count(DISTINCT b.{hk(h)}) FROM b "
-            f"ANTI JOIN (SELECT {col} FROM {table_name(h)} WHERE {col} IN (SELECT {hk(h)} FROM b)) x "
-            f"ON x.{col} = b.{hk(h)}"
+    for e in ends:
+        col, key = q(hash_column(e.hub)), hk(e.entry)
+        missing[e.entry] = con.execute(
+            f"WITH b AS ({rows}) SELECT count(DISTINCT b.{key}) FROM b "
+            f"ANTI JOIN (SELECT {col} FROM {table_name(e.hub)} WHERE {col} IN (SELECT {key} FROM b)) x "
+            f"ON x.{col} = b.{key}"
         ).fetchone()[0]
     keys = con.execute(f"WITH b AS ({rows}) SELECT count(DISTINCT {hk(obj.name)}) FROM b").fetchone()[0]
     meta = {"staged_links": keys, **{f"missing_in_{h}": n for h, n in missing.items()}}
@@ -118,7 +122,7 @@ def check_object(con, model: VaultModel, name: str, batches: Batches, staged_row
     if not fed:
         return None
     if obj.kind == "hub":
-        return _hub(con, obj, fed)
+        return _hub(con, model, obj, fed)
     if obj.kind in ("link", "transaction"):
         return _link(con, model, obj, fed)
     if obj.kind in HISTORISED:

@@ -28,6 +28,11 @@ def hash_column(name: str) -> str:
     return "hk_" + (name[4:] if name.startswith("hub_") else name)
 
 
+def end_column(end) -> str:
+    """A link's column for one end (rules.models.LinkEnd): hk_event, or in a role hk_event_study."""
+    return hash_column(end.hub) + (f"_{end.role}" if end.role else "")
+
+
 def table_name(name: str) -> str:
     return f"{SCHEMA}.{quote_ident(name)}"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from medvault.platform.rules.models import Rules
+from medvault.platform.rules.models import Rules, entry_hub
 from medvault.platform.vault.batch import bk, hk
 from medvault.platform.vault.hashing import HASH_SQL_TYPE
 from medvault.platform.vault.kinds.keyed import insert_if_absent
@@ -27,7 +27,7 @@ class HubKind:
             description = hub.description or (
                 f"Hub of the {hub.family} family, keyed by site + {', '.join(hub.business_key)}."
             )
-            feeds = feeding(rules, lambda load, name=hub.name: name in load.hubs)
+            feeds = feeding(rules, lambda load, name=hub.name: any(entry_hub(e) == name for e in load.hubs))
             out.append(
                 VaultObject(
                     hub.name, self.name, description, tuple(columns), feeds, hash_key=hash_column(hub.name)
@@ -38,10 +38,13 @@ class HubKind:
     def load_sql(self, model: VaultModel, obj: VaultObject, batches) -> str | None:
         keys = model.rules.vault.hubs[obj.name].business_key
 
-        def fields(i):
-            return [("_site", "site"), *((bk(obj.name, n), c) for n, c in enumerate(keys))]
+        def fields(i, entry):
+            return [("_site", "site"), *((bk(entry, n), c) for n, c in enumerate(keys))]
 
-        return insert_if_absent(obj, batches, fields, lambda i: f"{hk(obj.name)} IS NOT NULL")
+        def entries(i):  # the hub plainly and in each role a link gives it (`hub_event.study`)
+            return [e for e in model.load(i).hubs if entry_hub(e) == obj.name]
+
+        return insert_if_absent(obj, batches, fields, lambda i, e: f"{hk(e)} IS NOT NULL", entries=entries)
 
 
 KIND = HubKind()

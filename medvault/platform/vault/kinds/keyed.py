@@ -18,22 +18,28 @@ def order_key(i: int) -> str:
     return f"(CAST({i} AS BIGINT) << 32) + _row_number"
 
 
-def insert_if_absent(obj: VaultObject, batches, fields, not_null, dependent: bool = False) -> str | None:
-    """The INSERT of a hub or link from its `batches` [(load index, batch table)]. `fields(i)`: (batch
-    expression, column) pairs between the hash key and load_ts, in table order; `not_null(i)`: the
-    keep condition. `dependent`: every field is a function of the hash key (a link's hub keys and
+def insert_if_absent(
+    obj: VaultObject, batches, fields, not_null, dependent: bool = False, entries=None
+) -> str | None:
+    """The INSERT of a hub or link from its `batches` [(load index, batch table)]. `fields(i, entry)`:
+    (batch expression, column) pairs between the hash key and load_ts, in table order; `not_null(i,
+    entry)`: the keep condition; `entries(i)`: the names load i maps the object under (a hub may be
+    mapped once plainly and again in roles, `hub_event.study`; default: its own name), each read as a
+    source of rows. `dependent`: every field is a function of the hash key (a link's hub keys and
     site), so the batch is grouped by them all and the smallest record_source kept, which is cheaper
     than choosing a row. None when no batch feeds it."""
     parts = []
     for i, table in batches:
-        cols = ", ".join(f"{expr} AS {q(name)}" for expr, name in fields(i))
-        parts.append(
-            f"SELECT {hk(obj.name)} AS hk, {cols}, record_source, {order_key(i)} AS _order "
-            f"FROM {table} WHERE {not_null(i)}"
-        )
+        for entry in entries(i) if entries else [obj.name]:
+            cols = ", ".join(f"{expr} AS {q(name)}" for expr, name in fields(i, entry))
+            parts.append(
+                f"SELECT {hk(entry)} AS hk, {cols}, record_source, {order_key(i)} AS _order "
+                f"FROM {table} WHERE {not_null(i, entry)}"
+            )
     if not parts:
         return None
-    names = [name for _, name in fields(batches[0][0])]
+    first = batches[0][0]
+    names = [name for _, name in fields(first, entries(first)[0] if entries else obj.name)]
     target = table_name(obj.name)
     columns = ", ".join(q(c) for c, _ in obj.columns)
     if dependent:

@@ -6,7 +6,7 @@ from medvault.platform.rules.models import Rules
 from medvault.platform.vault.batch import hk
 from medvault.platform.vault.hashing import HASH_SQL_TYPE
 from medvault.platform.vault.kinds.keyed import insert_if_absent
-from medvault.platform.vault.model import VaultModel, VaultObject, feeding, hash_column
+from medvault.platform.vault.model import VaultModel, VaultObject, end_column, feeding, hash_column
 
 
 class LinkKind:
@@ -18,11 +18,11 @@ class LinkKind:
         for link in rules.vault.links.values():
             if link.transactional:  # kinds/transaction.py
                 continue
-            if len(set(link.hubs)) != len(link.hubs):
-                raise ValueError(f"{link.name}: a hub appears twice; use two hubs or a same-as link")
+            if len(set(link.hubs)) != len(link.hubs) and not link.roles:
+                raise ValueError(f"{link.name}: a hub appears twice; give each end a role")
             columns = (
                 [(hash_column(link.name), HASH_SQL_TYPE)]
-                + [(hash_column(h), HASH_SQL_TYPE) for h in link.hubs]
+                + [(end_column(e), HASH_SQL_TYPE) for e in link.ends()]
                 + [("site", "VARCHAR"), ("load_ts", "TIMESTAMP"), ("record_source", "VARCHAR")]
             )
             description = link.description or f"Link between {', '.join(link.hubs)}."
@@ -35,13 +35,13 @@ class LinkKind:
         return out
 
     def load_sql(self, model: VaultModel, obj: VaultObject, batches) -> str | None:
-        hubs = model.rules.vault.links[obj.name].hubs
+        ends = model.rules.vault.links[obj.name].ends()
 
-        def fields(i):
-            return [*((hk(h), hash_column(h)) for h in hubs), ("_site", "site")]
+        def fields(i, entry):
+            return [*((hk(e.entry), end_column(e)) for e in ends), ("_site", "site")]
 
-        def not_null(i):
-            return " AND ".join(f"{hk(h)} IS NOT NULL" for h in hubs)
+        def not_null(i, entry):
+            return " AND ".join(f"{hk(e.entry)} IS NOT NULL" for e in ends)
 
         return insert_if_absent(obj, batches, fields, not_null, dependent=True)
 

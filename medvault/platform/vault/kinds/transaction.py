@@ -12,7 +12,14 @@ from medvault.platform.rules.models import Rules
 from medvault.platform.vault.batch import hk
 from medvault.platform.vault.hashing import HASH_SQL_TYPE
 from medvault.platform.vault.kinds.keyed import insert_if_absent
-from medvault.platform.vault.model import VaultModel, VaultObject, feeding, hash_column, staged_type
+from medvault.platform.vault.model import (
+    VaultModel,
+    VaultObject,
+    end_column,
+    feeding,
+    hash_column,
+    staged_type,
+)
 from medvault.platform.warehouse import quote_ident as q
 
 
@@ -30,13 +37,13 @@ class TransactionKind:
         for link in rules.vault.links.values():
             if not link.transactional:
                 continue
-            if len(set(link.hubs)) != len(link.hubs):
-                raise ValueError(f"{link.name}: a hub appears twice")
+            if len(set(link.hubs)) != len(link.hubs) and not link.roles:
+                raise ValueError(f"{link.name}: a hub appears twice; give each end a role")
             feeds = feeding(rules, lambda load, name=link.name: name in load.links)
             sources = {rules.vault.loads[i].source for i in feeds}
             columns = (
                 [(hash_column(link.name), HASH_SQL_TYPE)]
-                + [(hash_column(h), HASH_SQL_TYPE) for h in link.hubs]
+                + [(end_column(e), HASH_SQL_TYPE) for e in link.ends()]
                 + [(c, _typed(rules, sources, c)) for c in link.transaction_key + link.payload]
                 + [("site", "VARCHAR"), ("_site", "VARCHAR"), ("_date", "DATE")]
                 + [("load_ts", "TIMESTAMP"), ("record_source", "VARCHAR")]
@@ -55,17 +62,17 @@ class TransactionKind:
         link = model.rules.vault.links[obj.name]
         types = dict(obj.columns)
 
-        def fields(i):
+        def fields(i, entry):
             return [
-                *((hk(h), hash_column(h)) for h in link.hubs),
+                *((hk(e.entry), end_column(e)) for e in link.ends()),
                 *((f"CAST({q(c)} AS {types[c]})", c) for c in link.transaction_key + link.payload),
                 ("_site", "site"),
                 ("_site", "_site"),
                 ("_date", "_date"),
             ]
 
-        def not_null(i):
-            return " AND ".join(f"{hk(h)} IS NOT NULL" for h in link.hubs)
+        def not_null(i, entry):
+            return " AND ".join(f"{hk(e.entry)} IS NOT NULL" for e in link.ends())
 
         return insert_if_absent(obj, batches, fields, not_null)
 
