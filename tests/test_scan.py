@@ -7,7 +7,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from medvault.platform.drops.scan import ReadyFile, ScanResult, run_key, scan
+from medvault.platform.drops.ready import ReadyFile, ScanResult, run_key
+from medvault.platform.drops.scan import scan
 from medvault.platform.stores.local import LocalStore
 
 pytestmark = pytest.mark.network

@@ -9,7 +9,8 @@ from medvault.assets.ingest import ingest_run_config, strays_run_config
 from medvault.assets.partitions import SITE_PARTITIONS, partition_key
 from medvault.jobs import INGEST_JOB, STRAYS_JOB, ingest_job, strays_job
 from medvault.platform.drops.layout import is_valid_site, partition_range
-from medvault.platform.drops.scan import ScanResult, run_key, scan
+from medvault.platform.drops.ready import ScanResult, run_key
+from medvault.platform.drops.scan import scan
 from medvault.platform.steps.context import Engine
 from medvault.sensors.follow_up import follow_up, join_cursor, remember, split_cursor
 
