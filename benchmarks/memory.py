@@ -2,7 +2,7 @@
 
 Generates a ~200 MB `ndc_smr01` admissions extract (1,800,000 rows) in a temp dir, receives it into a
 fresh local lake, then stages it; each loader runs in its own child process, so each peak resident
-set size (`ru_maxrss` of that child) is its own:
+set size (`VmHWM` of that child, which unlike `ru_maxrss` does not inherit the parent's) is its own:
 
 - medvault, `MEDVAULT_DUCKDB_MEMORY_LIMIT` at its default (1GB): DuckDB spills past the limit;
 - medvault with a 512MB limit (for a small machine);
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -57,6 +56,12 @@ def generate(folder: Path, rows: int) -> Path:
     return target
 
 
+def _peak_kb() -> int:
+    """This process's peak resident set in kB (VmHWM: its own, not carried over from the parent)."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
+
+
 def child(kind: str, root: Path, limit: str) -> None:
     """One loader in this process; prints its seconds and peak RSS in MB as JSON."""
     started = time.monotonic()
@@ -84,14 +89,14 @@ def child(kind: str, root: Path, limit: str) -> None:
         from medvault.platform.stores.local import LocalStore
 
         receive(ctx, LocalStore(root / "drops"), "local")
-        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        base = _peak_kb()
         started = time.monotonic()
         with ctx.connect() as con:
             rows = stage_table(ctx, con, "ndc_smr01", "admissions").rows_loaded
     elif kind == "duckdb":
         import duckdb
 
-        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        base = _peak_kb()
         con = duckdb.connect(str(root / "bare.duckdb"))
         con.execute(f"CREATE OR REPLACE TABLE t AS SELECT * FROM read_csv('{csv}')")
         rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
@@ -99,9 +104,9 @@ def child(kind: str, root: Path, limit: str) -> None:
     else:
         import pandas as pd
 
-        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        base = _peak_kb()
         rows = len(pd.read_csv(csv, dtype=str, keep_default_na=False))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _peak_kb()
     print(
         json.dumps(
             {

@@ -26,7 +26,7 @@ HEADER = (
 )
 
 CHILD = """
-import json, resource, sys
+import json, sys
 from pathlib import Path
 from medvault.platform.config import Settings
 from medvault.platform.rules import load_rules
@@ -38,14 +38,17 @@ from medvault.platform.stores.local import LocalStore
 root, limit, rules = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 settings = Settings.from_env({"MEDVAULT_HOME": str(root), "MEDVAULT_DROPS": str(root / "drops"),
                               "MEDVAULT_DUCKDB_MEMORY_LIMIT": limit})
+def peak_mb():  # VmHWM is this process's own; ru_maxrss would carry the parent's peak across exec
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
+
 ctx = Engine(settings, load_rules(rules)).step(sys.argv[4], sys.argv[5], None)
 receive(ctx, LocalStore(root / "drops"), "local")
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak_mb()
 with ctx.connect() as con:
     summary = stage_table(ctx, con, "ndc_smr01", "admissions")
     staged = con.execute("SELECT count(*) FROM staging.ndc_smr01__admissions").fetchone()[0]
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"before_mb": before / 1024, "peak_mb": peak / 1024, "received": summary.rows_received,
+peak = peak_mb()
+print(json.dumps({"before_mb": before, "peak_mb": peak, "received": summary.rows_received,
                   "loaded": summary.rows_loaded, "rejected": summary.rows_rejected, "staged": staged}))
 """
 
