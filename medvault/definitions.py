@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from medvault.assets.backfill import build_backfill_job
 from medvault.assets.bridge import build_bridge_asset
 from medvault.assets.ingest import build_raw_drops, raw_strays
 from medvault.assets.load import build_load_asset
@@ -37,7 +38,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     engine = build_engine(settings)
     partitions = site_date_partitions(settings.start_date)
-    partitioned = [build_raw_drops(partitions), build_load_asset(engine.rules, engine.vault, partitions)]
+    load = build_load_asset(engine.rules, engine.vault, partitions)
+    partitioned = [build_raw_drops(partitions), load]
     sensors = [
         build_drop_sensor(name, settings.sensor_interval, settings.rerun_delay_seconds)
         for name in settings.stores
@@ -58,7 +60,15 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             ),
         ],
         asset_checks=[sites_fresh],
-        jobs=[ingest_job, marts_job, strays_job, freshness_job, dicom_reprocess_job, user_digest_job],
+        jobs=[
+            ingest_job,
+            build_backfill_job(load),
+            marts_job,
+            strays_job,
+            freshness_job,
+            dicom_reprocess_job,
+            user_digest_job,
+        ],
         sensors=[*sensors, marts_refresh_sensor, dead_runs_sensor, admin_run_failure_email],
         schedules=[nightly_marts_schedule, freshness_schedule, build_digest_schedule(settings.digest_cron)],
         resources={RESOURCE_KEY: engine, SMTP_KEY: build_smtp(settings)},

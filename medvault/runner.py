@@ -13,7 +13,8 @@ from datetime import UTC, date, datetime
 
 import dagster as dg
 
-from medvault.assets.ingest import announced, ingest_fetch_config, ingest_run_config
+from medvault.assets.backfill import BACKFILL_JOB, BACKFILL_OP, FAILED_KEYS, PARTITIONS_TAG
+from medvault.assets.ingest import announced, ingest_run_config
 from medvault.assets.partitions import SITE_PARTITIONS, partition_key
 from medvault.jobs import INGEST_JOB, MARTS_JOB, STRAYS_JOB
 from medvault.platform import stopping
@@ -53,16 +54,35 @@ class RunReport:
         shown = "; ".join(self.warnings[:3]) + (" ..." if len(self.warnings) > 3 else "")
         return f"{len(self.warnings)} check(s) warned: {shown}"
 
+    def record_batch(self, outcome, keys: list[str]) -> None:
+        """Count one finished backfill batch run: its failed partitions (all of them when the run
+        failed before naming any), and the checks that did not pass, per partition."""
+        failed = keys
+        if outcome.success:
+            failed = []
+        else:
+            for event in outcome.all_events:
+                data = getattr(event.event_specific_data, "user_failure_data", None)
+                if event.is_step_failure and data is not None and FAILED_KEYS in data.metadata:
+                    failed = list(data.metadata[FAILED_KEYS].value)
+        self.succeeded += len(keys) - len(failed)
+        self.failed += failed
+        self._warned(outcome)
+
     def record(self, outcome, partition: str) -> None:
         """Count one finished ingest run: success or failure, and the checks that did not pass."""
         if outcome.success:
             self.succeeded += 1
         else:
             self.failed.append(partition)
+        self._warned(outcome, partition)
+
+    def _warned(self, outcome, partition: str | None = None) -> None:
         for evaluation in outcome.get_asset_check_evaluations():
             if not evaluation.passed:
+                where = evaluation.partition or partition
                 self.warnings.append(
-                    f"{evaluation.check_name} on {evaluation.asset_key.to_user_string()} ({partition})"
+                    f"{evaluation.check_name} on {evaluation.asset_key.to_user_string()} ({where})"
                 )
 
 
@@ -207,6 +227,18 @@ def _refresh_marts(
         report.failed.append("marts_job")
 
 
+def batches(partitions: list[tuple[str, str]], per_run: int) -> list[list[tuple[str, str]]]:
+    """Runs of a backfill: each site's dates in order, cut into runs of at most `per_run` partitions."""
+    by_site: dict[str, list[str]] = {}
+    for site, day in sorted(set(partitions)):
+        by_site.setdefault(site, []).append(day)
+    runs = []
+    for site, days in by_site.items():
+        for i in range(0, len(days), per_run):
+            runs.append([(site, day) for day in days[i : i + per_run]])
+    return runs
+
+
 def run_partitions(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
@@ -214,30 +246,38 @@ def run_partitions(
     partitions: list[tuple[str, str]],
     settle_seconds: float | None = None,
     launched_by: str = "medvault backfill",
+    per_run: int | None = None,
+    log=print,
 ) -> RunReport:
-    """One in-process ingest run per (site, date), in this process (definitions loaded once), then one
-    mart refresh. Every enabled store is read; files without a marker count once unchanged for
-    `settle_seconds` (default MEDVAULT_SETTLE_SECONDS)."""
+    """The partitions in batch runs of `backfill_batch_job` (one site's dates, at most `per_run` per run,
+    default MEDVAULT_BACKFILL_PER_RUN),
+    executed in this process (definitions loaded once), then one mart refresh. Every enabled store is
+    read; files without a marker count once unchanged for `settle_seconds` (default
+    MEDVAULT_SETTLE_SECONDS)."""
     report = RunReport(recovered=recover(instance))
-    job = defs.resolve_job_def(INGEST_JOB)
+    job = defs.resolve_job_def(BACKFILL_JOB)
     sites = sorted({site for site, _ in partitions})
     known = set(instance.get_dynamic_partitions(SITE_PARTITIONS.name))
     if set(sites) - known:
         instance.add_dynamic_partitions(SITE_PARTITIONS.name, sorted(set(sites) - known))
         report.new_sites = sorted(set(sites) - known)
-    settle = {} if settle_seconds is None else {"settle_seconds": settle_seconds}
-    run_config = {**ingest_fetch_config(settle), **QUIET}
-    for site, day in partitions:
-        report.requested += 1
+    config = {} if settle_seconds is None else {"settle_seconds": settle_seconds}
+    for batch in batches(partitions, per_run or settings.backfill_per_run):
+        keys = [str(partition_key(site, day)) for site, day in batch]
+        report.requested += len(keys)
+        log(f"  run {batch[0][0]} {batch[0][1]}..{batch[-1][1]} ({len(keys)} partitions)")
         with stoppable_pool_wait(instance, settings.pool_wait_seconds):
             outcome = job.execute_in_process(
-                partition_key=partition_key(site, day),
                 instance=instance,
-                tags={"medvault/launched_by": launched_by, **process_tags()},
+                tags={
+                    "medvault/launched_by": launched_by,
+                    PARTITIONS_TAG: f"{keys[0]}..{keys[-1]}",
+                    **process_tags(),
+                },
                 raise_on_error=False,
-                run_config=run_config,
+                run_config={"ops": {BACKFILL_OP: {"config": {"partitions": keys, **config}}}, **QUIET},
             )
-        report.record(outcome, f"{day}|{site}")
+        report.record_batch(outcome, keys)
         if stopping.requested() or _interrupted(outcome):
             report.interrupted = True
             return report
@@ -254,6 +294,8 @@ def backfill(
     first: date,
     last: date,
     settle_seconds: float | None = None,
+    per_run: int | None = None,
+    log=print,
 ) -> RunReport:
     """Every (site, date) between `first` and `last` that has a drop folder on an enabled store (all
     sites with `sites=None`), clipped to the partition range."""
@@ -268,7 +310,7 @@ def backfill(
                 found.update(
                     (site, d) for d in store.list_prefixes(site) if is_valid_date(d) and lo <= d <= hi
                 )
-    return run_partitions(defs, instance, settings, sorted(found), settle_seconds)
+    return run_partitions(defs, instance, settings, sorted(found), settle_seconds, per_run=per_run, log=log)
 
 
 def _merge(first: list[dg.RunRequest], second: list[dg.RunRequest]) -> list[dg.RunRequest]:

@@ -51,6 +51,27 @@ def results(step: StepResult) -> Iterator[dg.MaterializeResult | dg.AssetCheckRe
     yield from (check(c) for c in step.checks)
 
 
+def partition_events(
+    step: StepResult, partition: str
+) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
+    """The same results as events of one partition, for an op that materializes many partitions in one
+    run (the backfill batch)."""
+    for t in step.tables:
+        yield dg.AssetMaterialization(
+            asset_key=asset_key(t.table), partition=partition, metadata=materialization(t).metadata
+        )
+    for c in step.checks:
+        result = check(c)
+        yield dg.AssetCheckEvaluation(
+            asset_key=result.asset_key,
+            check_name=c.name,
+            passed=result.passed,
+            metadata=result.metadata,
+            severity=result.severity,
+            partition=partition,
+        )
+
+
 def step_context(context, engine: Engine, partitioned: bool = True) -> StepContext:
     """The engine's context for this Dagster step: its partition, run and log."""
     site, date = site_date(context) if partitioned else (None, None)

@@ -59,7 +59,10 @@ def cmd_backfill(args) -> int:
     s.ensure_folders()
     instance, defs = instance_and_defs(s)
     started = time.monotonic()
-    report = backfill(defs, instance, s, None if args.all_sites else args.site, first, last, args.settle)
+    if args.per_run is not None and args.per_run < 1:
+        raise UsageError(f"--per-run must be at least 1 (got {args.per_run})")
+    sites = None if args.all_sites else args.site
+    report = backfill(defs, instance, s, sites, first, last, args.settle, per_run=args.per_run)
     n = max(report.requested, 1)
     elapsed = time.monotonic() - started
     print(
@@ -151,6 +154,13 @@ def add_parsers(sub) -> None:
         type=float,
         default=None,
         help="take files without a completion marker once unchanged this long (default MEDVAULT_SETTLE_SECONDS)",
+    )
+    back.add_argument(
+        "--per-run",
+        type=int,
+        default=None,
+        help="partitions (dates of one site) per Dagster run (default MEDVAULT_BACKFILL_PER_RUN, 10); the "
+        "warehouse pool is held for one run at a time",
     )
     back.set_defaults(func=cmd_backfill)
 

@@ -212,6 +212,7 @@ class Settings:
     sensor_interval: int = 30
     duckdb_memory_limit: str = "1GB"
     pool_wait_seconds: float = 3600.0
+    backfill_per_run: int = 10
     rejected_values: str = "keep"
     delivery: Path | str = ""
     pseudonym_key: str = field(default="", repr=False)  # a secret: never printed
@@ -259,6 +260,7 @@ class Settings:
             rerun_delay_seconds=_float("MEDVAULT_RERUN_DELAY_SECONDS", get("MEDVAULT_RERUN_DELAY_SECONDS")),
             sensor_interval=_int("MEDVAULT_SENSOR_INTERVAL", get("MEDVAULT_SENSOR_INTERVAL")),
             pool_wait_seconds=_float("MEDVAULT_POOL_WAIT_SECONDS", get("MEDVAULT_POOL_WAIT_SECONDS")),
+            backfill_per_run=_at_least("MEDVAULT_BACKFILL_PER_RUN", get("MEDVAULT_BACKFILL_PER_RUN"), 1),
             rejected_values=_choice(
                 "MEDVAULT_REJECTED_VALUES", get("MEDVAULT_REJECTED_VALUES"), REJECTED_VALUES
             ),

@@ -73,6 +73,12 @@ SETTINGS: tuple[Setting, ...] = (
         "warehouse pool behind another live run (0: no bound).",
     ),
     Setting(
+        "MEDVAULT_BACKFILL_PER_RUN",
+        "10",
+        "Partitions (dates of one site) per run of `medvault backfill`: each run holds the warehouse pool, so "
+        "sensor runs wait at most one batch.",
+    ),
+    Setting(
         "MEDVAULT_REJECTED_VALUES",
         "keep",
         "What ops.rejected_rows keeps of a rejected value of a column not marked pii: keep (the value, cut to "
@@ -196,7 +202,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("MEDVAULT_AGENT_SYSTEM", "harmony_pacs", "Site agent: the source system it extracts."),
     Setting(
-        "MEDVAULT_AGENT_VERSION", "auto", "Site agent: schema version (v1, v2) or auto (detected from the database)."
+        "MEDVAULT_AGENT_VERSION",
+        "auto",
+        "Site agent: schema version (v1, v2) or auto (detected from the database).",
     ),
     Setting("MEDVAULT_AGENT_RULES", "$PROJECT/rules/agent", "Site agent: folder of extraction rules."),
     Setting(
@@ -213,7 +221,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MEDVAULT_AGENT_SFTP_KEY_FILE", "", "Site agent: private key file for the SFTP server."),
     Setting("MEDVAULT_AGENT_SFTP_KEY_PASSPHRASE", "", "Site agent: passphrase of that key, if any."),
     Setting(
-        "MEDVAULT_AGENT_SFTP_KNOWN_HOSTS", "", "Site agent: known_hosts file pinning the central server's host key."
+        "MEDVAULT_AGENT_SFTP_KNOWN_HOSTS",
+        "",
+        "Site agent: known_hosts file pinning the central server's host key.",
     ),
     Setting("MEDVAULT_AGENT_S3_ENDPOINT_URL", "", "Site agent: S3 endpoint for MinIO/Ceph; empty for AWS."),
     Setting("MEDVAULT_AGENT_S3_REGION", "us-east-1", "Site agent: S3 region."),
