@@ -10,6 +10,7 @@ import pytest
 
 from medvault.platform.ingest import FileFault, load_file, profile
 from medvault.platform.ingest.infer import extras_table, infer_types
+from medvault.platform.ingest.load import drop_loaded
 from medvault.platform.rules.models import ColumnDef, SourceDef, TableDef
 
 
@@ -460,8 +461,12 @@ def test_no_intermediate_tables_or_functions_left(tmp_path):
     _, _, _, con = load(tmp_path, "a\n1\n", t)
     names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     names |= {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
-    assert names == {"out", "out__rejected"}
+    assert names == {"out", "out__checked", "out__rejected"}, "the view, the rows it reads, the rejects"
     assert not con.execute("SELECT 1 FROM duckdb_functions() WHERE function_name LIKE 'medvault%'").fetchall()
+    drop_loaded(con, "out", [])
+    assert not con.execute(
+        "SELECT 1 FROM duckdb_tables() UNION ALL SELECT 1 FROM duckdb_views() WHERE NOT internal"
+    ).fetchall()
 
 
 def test_loading_twice_replaces_the_tables(tmp_path):

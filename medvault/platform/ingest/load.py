@@ -10,7 +10,9 @@ Steps (all set-based SQL on the caller's DuckDB connection):
 4. clean, type and validate every declared column in one pass (`coerce.py`, `validate.py`);
 5. explode JSON array children and validate their columns; a bad child rejects its parent row;
 6. reject key duplicates among otherwise good rows (latest modified, then last row, is kept);
-7. write `target`, `target__rejected` and `target__<child>`.
+7. write `target` (a view over `target__checked`), `target__rejected` and `target__<child>`.
+
+`drop_loaded(con, target, children)` drops them all when the caller is done.
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ def load_file(
     name: str | None = None,
     rejected_values: str = "keep",
 ) -> LoadResult:
-    """Load one file into TEMP tables `target`, `target__rejected` and `target__<child>` (see module doc).
+    """Load one file into TEMP view `target` and tables `target__rejected` and `target__<child>` (see module
+    doc); the caller drops them with `drop_loaded`.
 
     `name` is the file name used in fault messages (defaults to the path's name); `rejected_values` what
     the rejected rows keep of ordinary columns' values (`kept_value_sql`).
@@ -133,7 +136,7 @@ def load_file(
             extras_table(con, raw_t, extras_t, {f.name: (f.text, f.json) for f in extras}, extra_types)
             source = f"(SELECT * FROM {qi(raw_t)} JOIN {qi(extras_t)} USING (_row_number))"
             carry.append("_extras")
-        chk = temp("chk")
+        chk = f"{target}__checked"  # kept after the load: `target` is a view over it
         checked = check(con, source, chk, columns, carry=carry)
         parts = [
             # a whole line (a ragged row, a malformed JSON line) can hold any column: only its hash is kept
@@ -184,10 +187,12 @@ def load_file(
         )
         extras_pick = "_extras" if extras else "CAST(NULL AS JSON)"
         bad_rows = f"(SELECT DISTINCT row_number FROM {qi(rejected)})"
+        # a view: its rows are read once each by the profile, the newest modified time and the insert,
+        # cheaper than a third copy of the file's values (the casts are the checked table's own types)
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {qi(target)} AS SELECT {picks}, {extras_pick} AS _extras, "
+            f"CREATE OR REPLACE TEMP VIEW {qi(target)} AS SELECT {picks}, {extras_pick} AS _extras, "
             f"CAST(_row_number AS BIGINT) AS _row_number "
-            f"FROM {qi(chk)} c ANTI JOIN {bad_rows} r ON c._row_number = r.row_number ORDER BY _row_number"
+            f"FROM {qi(chk)} c ANTI JOIN {bad_rows} r ON c._row_number = r.row_number"
         )
 
         children = {}
@@ -230,10 +235,20 @@ def load_file(
             problems=by_code,
             format=sniffed.format,
         )
+    except BaseException:
+        drop_loaded(con, target, [c.name for c in table.children])
+        raise
     finally:
         _drop(con, temps)
         if registered:
             ejson.unregister(con)
+
+
+def drop_loaded(con, target: str, children: list[str]) -> None:
+    """Drop what `load_file` left for its caller: the view, the checked rows it reads, the rejects and
+    the children's tables."""
+    suffixes = ["", "__checked", "__rejected", *(f"__{c}" for c in children)]
+    _drop(con, [target + suffix for suffix in suffixes])
 
 
 def _drop(con, names: list[str]) -> None:

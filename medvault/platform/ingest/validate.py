@@ -1,7 +1,8 @@
 """Validate typed columns in one set-based pass and list every problem as a rejected-row record.
 
-`check` creates a table with, per declared column i, the cleaned text `s{i}`, the typed value `t{i}` and
-the first failing rule `p{i}` (NULL when the value is fine), in this order of checks:
+`check` creates a table with, per declared column i, the cleaned text `s{i}` (for a text column, the
+typed value `t{i}` is that text and `s{i}` is not stored), the typed value `t{i}` and the first failing
+rule `p{i}` (NULL when the value is fine), in this order of checks:
 required_missing -> bad_type/bad_date -> pattern_mismatch -> not_allowed -> out_of_range.
 `rejects_sql` turns the problem columns into rows of (row_number, column, value, reason_code, reason);
 `duplicates_sql` rejects all but the latest row per key (latest modified value, then the last row).
@@ -29,7 +30,8 @@ class Checked:
     columns: list[ColumnDef]
 
     def s(self, i: int) -> str:
-        return qi(f"s{i}")
+        """The cleaned text; of a text column that is its typed value (stored once, not twice)."""
+        return self.t(i) if self.columns[i].type == "varchar" else qi(f"s{i}")
 
     def t(self, i: int) -> str:
         return qi(f"t{i}")
@@ -126,12 +128,16 @@ def check(con, source: str, out: str, columns: list[tuple[ColumnDef, str]], carr
         for i, (col, _) in enumerate(columns)
     )
     sep = ", " if columns else ""
+    # a text column's cleaned and typed values are the same string: only t{i} is stored
+    texts = [qi(f"s{i}") for i, (col, _) in enumerate(columns) if col.type == "varchar"]
+    kept = f"* EXCLUDE ({', '.join(texts)})" if texts else "*"
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {qi(out)} AS "
         f"WITH r AS (SELECT {carried}{sep}{raws} FROM {source}), "
         f"a AS (SELECT {carried}{sep}{cleaned} FROM r), "
-        f"b AS (SELECT *{sep}{typed} FROM a) "
-        f"SELECT *{sep}{problems} FROM b"
+        f"b AS (SELECT *{sep}{typed} FROM a), "
+        f"c AS (SELECT *{sep}{problems} FROM b) "
+        f"SELECT {kept} FROM c"
     )
     return Checked(out, [c for c, _ in columns])
 
