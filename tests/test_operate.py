@@ -80,8 +80,10 @@ def test_bad_folder_quarantined_other_site_ingested_then_site_removed(tmp_path: 
     shutil.rmtree(home / "drops" / "rhine_vision")
     removed = _run(["sites", "remove", "rhine_vision"], home)
     assert removed.returncode == 0, removed.stderr
+    assert list((home / "lake" / "staged").glob("*/site=aurora_eye/*/data_0.parquet"))
     purged = _run(["sites", "remove", "aurora_eye", "--purge"], home)
     assert purged.returncode == 0, purged.stderr
+    assert not list((home / "lake" / "staged").glob("*/site=aurora_eye/*/*")), "its staged Parquet too"
     assert _query(home, "SELECT count(*) FROM ops.file_manifest WHERE site = 'aurora_eye'") == [(0,)]
     assert _query(home, "SELECT count(*) FROM staging.harmony_pacs__studies") == [(0,)]
     assert not list((home / "lake" / "raw").glob("aurora_eye/*"))

@@ -16,6 +16,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 
+from medvault.platform.ledger import Ledger, LoadRecord
 from medvault.platform.publish.csv_reports import report_name, write_csv_reports
 from medvault.platform.publish.parquet import write_mart_parquet
 from medvault.platform.publish.suppress import published_select
@@ -191,7 +192,12 @@ def test_an_unreachable_postgres_fails_only_that_output(tmp_path: Path, loaded):
         result = publish.run(ctx)
     assert result.failed == [("publish", "postgres")]
     assert "secret" not in " ".join(result.failures), "no credentials in the error"
-    assert {t.table[1] for t in result.tables} == {publish.PARQUET, publish.CSV, publish.DASHBOARD}
+    assert {t.table[1] for t in result.tables} == {
+        publish.PARQUET,
+        publish.CSV,
+        publish.DASHBOARD,
+        publish.STAGED,
+    }
 
 
 def test_outputs_on_every_store_kind(tmp_path: Path, loaded, any_store):
@@ -222,9 +228,25 @@ def test_staged_tables_have_a_parquet_file_per_partition(tmp_path: Path, loaded)
         / "date=2026-03-02"
         / "data_0.parquet"
     )
+    assert not path.exists(), "staging leaves the Parquet copy to the publish step"
+    with _ctx(tmp_path, loaded) as ctx:
+        first = publish.run(ctx, {publish.STAGED})
+        again = publish.run(ctx, {publish.STAGED})
+    assert first.tables[0].metadata["files_written"] >= len(TABLES)
+    assert again.tables[0].metadata == {**again.tables[0].metadata, "slices": 0, "files_written": 0}
     rows = pq.read_table(path).to_pylist()
     staged = _rows(
         tmp_path, "SELECT order_id, order_type FROM staging.harmony_pacs__orders ORDER BY order_id"
     )
     assert sorted((r["order_id"], r["order_type"]) for r in rows) == staged
     assert len(staged) == 5
+    assert {r["_site"] for r in rows} == {SITE} and "site" not in rows[0], "site and date are in the path"
+    # the slice staged again without its file: the next publish removes the Parquet copy
+    with Warehouse(tmp_path / "w.duckdb").connect() as con:
+        con.execute("DELETE FROM staging.harmony_pacs__orders")
+        Ledger(con).audit.record(
+            LoadRecord("stage", "staging.harmony_pacs__orders", 0, SITE, "2026-03-02"), "restage"
+        )
+    with _ctx(tmp_path, loaded) as ctx:
+        emptied = publish.run(ctx, {publish.STAGED})
+    assert emptied.tables[0].metadata["files_removed"] == 1 and not path.exists()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import duckdb
 
 from medvault.platform.ledger.audit import LoadAudit, LoadRecord
+from medvault.platform.ledger.exports import ExportLedger, PendingSlice
 from medvault.platform.ledger.files import FileEntry, FileLedger, FileRef, QuarantinedFile, RowCounts
 from medvault.platform.ledger.marts import MartBuild, MartLedger
 from medvault.platform.ledger.pipeline import PipelineFile, PipelineLedger, Scan
@@ -37,11 +38,19 @@ class Ledger:
         self.reports = LedgerReports(con)
         self.pipeline = PipelineLedger(con)
         self.marts = MartLedger(con)
+        self.exports = ExportLedger(con)
 
     def purge_site(self, site: str) -> dict[str, int]:
         """Remove every bookkeeping row of a site (for `medvault sites remove --purge`); rows per table."""
         out = {}
-        for table in ("file_manifest", "file_events", "rejected_rows", "watermarks", "load_audit"):
+        for table in (
+            "file_manifest",
+            "file_events",
+            "rejected_rows",
+            "watermarks",
+            "load_audit",
+            "staged_exports",
+        ):
             rows = self.con.execute(f"DELETE FROM ops.{table} WHERE site = ? RETURNING 1", [site]).fetchall()
             out[f"ops.{table}"] = len(rows)
         files = "SELECT id FROM ops.pipeline_file WHERE site = ?"
@@ -56,6 +65,8 @@ class Ledger:
 
 
 __all__ = [
+    "ExportLedger",
+    "PendingSlice",
     "MartBuild",
     "MartLedger",
     "ACTIVE",

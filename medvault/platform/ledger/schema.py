@@ -9,6 +9,7 @@
 - `pipeline`, `pipeline_file`, `pipeline_file_dicom`, `pipeline_file_events`: seed 004's delivery tracking
   (see `pipeline.py`);
 - `mart_builds`: each build of a mart (full, by site or unchanged), for incremental rebuilds;
+- `staged_exports`: up to which stage load each staged slice's Parquet copy is written (`exports.py`);
 - `drops_per_day` (a view, the one part of `ops` the marts may read: LEDGER_VIEWS): files per site and
   drop day, for seed 000's "no data" report.
 """
@@ -156,6 +157,14 @@ CREATE TABLE IF NOT EXISTS ops.mart_builds (
     run_id      VARCHAR,
     started_at  TIMESTAMP NOT NULL,
     built_at    TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+-- the staged slices' Parquet copies: the newest stage load (load_audit.recorded_at) each one holds
+CREATE TABLE IF NOT EXISTS ops.staged_exports (
+    target      VARCHAR NOT NULL,
+    site        VARCHAR NOT NULL,
+    date        DATE NOT NULL,
+    staged_at   TIMESTAMP NOT NULL,
+    exported_at TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
 CREATE VIEW IF NOT EXISTS ops.drops_per_day AS
     SELECT site, date, count(*) AS files,

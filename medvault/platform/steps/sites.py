@@ -8,6 +8,8 @@ bookkeeping and its files in the lake and quarantine, in one warehouse transacti
 from __future__ import annotations
 
 from medvault.platform.ledger import Ledger
+from medvault.platform.publish.staged import site_prefix
+from medvault.platform.staging.tables import staging_name
 from medvault.platform.steps.context import StepContext
 from medvault.platform.stores.base import join_key
 from medvault.platform.warehouse import quote_ident as q
@@ -49,11 +51,23 @@ def purge(ctx: StepContext, site: str) -> dict[str, int]:
             if rows:
                 out[f"{schema}.{table}"] = len(rows)
         out.update({k: v for k, v in Ledger(con).purge_site(site).items() if v})
-    for store, prefixes in ((ctx.lake, LAKE_PREFIXES), (ctx.quarantine.store, ("",))):
+    staged = [site_prefix(name, site) for name in _staged_tables(ctx)]
+    for store, prefixes in (
+        (ctx.lake, (*(join_key(p, site) for p in LAKE_PREFIXES), *staged)),
+        (ctx.quarantine.store, (site,)),
+    ):
         for prefix in prefixes:
-            objects = list(store.list_objects(join_key(prefix, site)))
+            objects = list(store.list_objects(prefix))
             for obj in objects:
                 store.delete(obj.key)
             if objects:
-                out[f"{'quarantine' if not prefix else 'lake/' + prefix}/{site}/ files"] = len(objects)
+                out[f"{'lake/' if store is ctx.lake else 'quarantine/'}{prefix}/ files"] = len(objects)
     return out
+
+
+def _staged_tables(ctx: StepContext) -> list[str]:
+    """Every staged table and child extract the rules declare (their Parquet copies are per site)."""
+    names = []
+    for (system, table), defs in ctx.rules.staged_tables().items():
+        names += [staging_name(system, table), *(staging_name(system, c.name) for c in defs[-1][1].children)]
+    return names

@@ -19,10 +19,10 @@ import duckdb
 
 from medvault.platform import stopping
 from medvault.platform.ingest.faults import FileFault
-from medvault.platform.ingest.load import LoadResult, load_file
+from medvault.platform.ingest.load import LoadResult, drop_loaded, load_file
 from medvault.platform.ingest.profile import profile
 from medvault.platform.ledger import FileEntry, Ledger, LoadRecord, RowCounts
-from medvault.platform.publish.staged import staged_key, write_staged_slice
+from medvault.platform.publish.staged import staged_key
 from medvault.platform.redact import safe_error
 from medvault.platform.results import StepResult, TableResult
 from medvault.platform.rules.models import SQL_TYPES, SourceDef, TableDef
@@ -179,15 +179,12 @@ def stage_table(ctx: StepContext, con: duckdb.DuckDBPyConnection, system: str, t
         for item in loaded:
             _drop_temps(con, item)
     summary.reject_reasons = ledger.rejections.reasons(site, date, system, table)
-    for written in (name, *(staging_name(system, c.name) for c in newest.children)):
-        write_staged_slice(con, ctx.lake, written, site, date)  # the slice's Parquet copy (publish/staged.py)
-    summary.parquet_key = staged_key(name, site, date)
+    summary.parquet_key = staged_key(name, site, date)  # written by the publish step (publish/staged.py)
     return summary
 
 
 def _drop_temps(con, item: _Loaded) -> None:
-    for suffix in ["", "__rejected", *(f"__{c.name}" for c in item.tdef.children)]:
-        con.execute(f"DROP TABLE IF EXISTS {q(item.temp + suffix)}")
+    drop_loaded(con, item.temp, [c.name for c in item.tdef.children])
 
 
 def _content_modified(con, temp: str, tdef: TableDef):
