@@ -36,7 +36,9 @@ def _table_counts(settings: Settings) -> dict[str, int]:
             "SELECT schema_name, table_name FROM duckdb_tables() "
             "WHERE schema_name IN ('staging', 'dicom', 'vault') ORDER BY ALL"
         ).fetchall()
-        return {f"{s}.{t}": con.execute(f'SELECT count(*) FROM "{s}"."{t}"').fetchall()[0][0] for s, t in tables}
+        return {
+            f"{s}.{t}": con.execute(f'SELECT count(*) FROM "{s}"."{t}"').fetchall()[0][0] for s, t in tables
+        }
 
 
 def test_batches_group_one_sites_dates():
@@ -78,7 +80,9 @@ def test_a_batch_backfill_records_every_partition_and_loads_what_single_runs_loa
         assert all(e.passed for e in evaluations)
         counts = {e.partition: e.metadata["rows_in_staging"].value for e in evaluations}
     with dg.instance_for_test(temp_dir=str(single.dagster_home)) as instance:
-        report = run_pending(build_definitions(single), instance, single, settle_seconds=0, log=lambda *_: None)
+        report = run_pending(
+            build_definitions(single), instance, single, settle_seconds=0, log=lambda *_: None
+        )
         assert report.failed == [] and report.succeeded == 6
     batched, alone = _table_counts(batch), _table_counts(single)
     assert batched == alone, "the same rows in every staging, DICOM and vault table"
