@@ -7,9 +7,12 @@ Each part uses its own MEDVAULT_HOME and DAGSTER_HOME under a temp dir, with the
 2. the same drops picked up by the `local_drop_sensor` of a real `dagster-daemon run` (the default run
    launcher: one process per run, as in production): the mean of the runs' start-to-end durations, and
    wall time from the first launch to the last end;
-3. `medvault backfill --all-sites` over SITES x HISTORY days (one process, definitions loaded once), the
-   total time against the 5-minute aim for 3 x 30 days; and day HISTORY / day 1 (the last three runs
-   of one site against its first three: does a partition get slower as history accumulates?).
+3. `medvault backfill --all-sites` over SITES x HISTORY days (one process, definitions loaded once,
+   `backfill_batch_job` runs of up to MEDVAULT_BACKFILL_PER_RUN dates of one site), the total time
+   against the 5-minute aim for 3 x 30 days; day HISTORY / day 1 (the last three partitions of one site
+   against its first three, timed between their raw/drops materializations: does a partition get slower
+   as history accumulates?); and the same backfill of SITES x DAYS with one partition per run against
+   batches (what the batch saves per partition).
 
 The baseline of the ratios is `medvault run` per partition, measured in the same run. Prints figures,
 asserts nothing; the last line is one JSON object of the figures.
@@ -119,23 +122,44 @@ def bench_daemon(tmp: Path, sites: int, days: int, timeout: float = 900) -> dict
     }
 
 
-def bench_backfill(tmp: Path, sites: int, history: int) -> dict:
-    home = tmp / "backfill"
+def _partition_spans(dagster_home: Path, site: str) -> list[float]:
+    """Seconds each partition of `site` took inside its backfill batch run, in date order: from its
+    `raw/drops` materialization to the next partition's (the last one of a run: to the run's end)."""
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        records = instance.fetch_materializations(dg.AssetKey(["raw", "drops"]), limit=10000).records
+        ends = {r.dagster_run.run_id: r.end_time for r in instance.get_run_records()}
+    starts = sorted(
+        (r.timestamp, r.run_id, r.partition_key) for r in records if str(r.partition_key).endswith(f"|{site}")
+    )
+    spans = []
+    for (ts, run_id, key), following in zip(starts, [*starts[1:], None], strict=True):
+        end = following[0] if following and following[1] == run_id else ends[run_id]
+        spans.append((str(key), end - ts))
+    return [span for _, span in sorted(spans)]
+
+
+def bench_backfill(tmp: Path, sites: int, history: int, per_run: int | None = None, name="backfill") -> dict:
+    home = tmp / name
     _medvault(["generate", "--sites", str(sites), "--days", str(history)], home)
+    extra = ["--per-run", str(per_run)] if per_run else []
     t0 = time.perf_counter()
     _medvault(
-        ["backfill", "--all-sites", "--from", "2026-03-02", "--to", "2026-12-31", "--settle", "0"], home
+        ["backfill", "--all-sites", "--from", "2026-03-02", "--to", "2026-12-31", "--settle", "0", *extra],
+        home,
     )
     wall = time.perf_counter() - t0
-    runs = sorted(_ingest_runs(home / "dagster"), key=lambda r: r[1])
-    ok = [r for r in runs if r[3] == dg.DagsterRunStatus.SUCCESS]
-    one_site = [r for r in ok if r[4].get("dagster/partition/site") == "aurora_eye"]
-    first = statistics.mean(r[2] - r[1] for r in one_site[:3])
-    last = statistics.mean(r[2] - r[1] for r in one_site[-3:])
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        runs = instance.get_run_records(filters=dg.RunsFilter(job_name="backfill_batch_job"))
+        ok = [r for r in runs if r.dagster_run.status == dg.DagsterRunStatus.SUCCESS]
+        partitions = len(instance.get_materialized_partitions(dg.AssetKey(["raw", "drops"])))
+    spans = _partition_spans(home / "dagster", "aurora_eye")
+    first, last = statistics.mean(spans[:3]), statistics.mean(spans[-3:])
     return {
-        "partitions": len(ok),
+        "partitions": partitions,
+        "runs": len(ok),
+        "failed_runs": len(runs) - len(ok),
         "wall_s": wall,
-        "per_partition_s": wall / max(len(ok), 1),
+        "per_partition_s": wall / max(partitions, 1),
         "day1_s": first,
         "dayN_s": last,
         "growth": last / first,
@@ -169,7 +193,15 @@ def main(argv: list[str] | None = None) -> None:
         back = bench_backfill(tmp, args.sites, args.history)
         print(
             f"backfill {args.sites} sites x {args.history} days: {back['partitions']} partitions in "
-            f"{back['wall_s']:.1f} s ({back['per_partition_s']:.2f} s per partition; aim: 300 s for 90)"
+            f"{back['runs']} runs ({back['failed_runs']} failed), {back['wall_s']:.1f} s "
+            f"({back['per_partition_s']:.2f} s per partition; aim: 300 s for 90)"
+        )
+        single = bench_backfill(tmp, args.sites, args.days, per_run=1, name="backfill_single")
+        batched = bench_backfill(tmp, args.sites, args.days, name="backfill_batched")
+        print(
+            f"backfill {args.sites} sites x {args.days} days, one partition per run: "
+            f"{single['per_partition_s']:.2f} s per partition; {batched['runs']} batch runs: "
+            f"{batched['per_partition_s']:.2f} s per partition ({batched['per_partition_s'] / single['per_partition_s']:.2f}x)"
         )
         print(
             f"day {args.history} / day 1 of one site: {back['dayN_s']:.2f} s / {back['day1_s']:.2f} s = "
@@ -209,6 +241,12 @@ def main(argv: list[str] | None = None) -> None:
             "value": round(back["wall_s"], 1),
             "unit": "s",
             "ratio": round(back["per_partition_s"] / base, 3),
+        },
+        {
+            "name": "backfill_batched_over_one_per_run",
+            "value": round(batched["per_partition_s"], 3),
+            "unit": "s",
+            "ratio": round(batched["per_partition_s"] / single["per_partition_s"], 3),
         },
         {
             "name": "day_n_over_day_1",
