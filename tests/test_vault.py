@@ -213,7 +213,8 @@ def con(tmp_path):
 
 
 def _count(con, table: str) -> int:
-    return con.execute(f"SELECT count(*) FROM vault.{table}").fetchone()[0]
+    """Rows loaded from staging (not the ghost row of ghost records, record source SYSTEM)."""
+    return con.execute(f"SELECT count(*) FROM vault.{table} WHERE record_source <> 'SYSTEM'").fetchone()[0]
 
 
 D1, D2 = "2026-01-01", "2026-01-02"
@@ -270,7 +271,8 @@ def test_hub_link_satellite_load_and_idempotent_rerun(con):
 
     assert load_hub(con, make_rules(), "hub_person", "site_a", D1, LOAD_TS1) == 3  # P1, P2, P3
     assert load_hub(con, make_rules(), "hub_event", "site_a", D1, LOAD_TS1) == 4
-    assert load_link(con, make_rules(), "link_person_event", "site_a", D1, LOAD_TS1) == 3
+    # 3 links, and the two rows without a person or a study keep that end as the zero key (ghost records)
+    assert load_link(con, make_rules(), "link_person_event", "site_a", D1, LOAD_TS1) == 5
     assert load_satellite(con, make_rules(), "sat_event_study_details", "site_a", D1, LOAD_TS1) == 4
 
     row = con.execute(
@@ -355,7 +357,8 @@ def test_satellite_change_replay_and_batch_duplicates(con):
     )
     assert load_satellite(con, rules, "sat_event_study_details", "site_a", "2026-01-03", LOAD_TS3) == 2
     stored = con.execute(
-        "SELECT study_description FROM vault.sat_event_study_details ORDER BY effective_ts DESC, load_ts DESC"
+        "SELECT study_description FROM vault.sat_event_study_details WHERE record_source <> 'SYSTEM' "
+        "ORDER BY effective_ts DESC, load_ts DESC"
     ).fetchall()
     assert [r[0] for r in stored] == ["fourth", "second", "late fix", "CT head and neck", "CT head"]
 
@@ -366,7 +369,7 @@ def test_satellite_change_replay_and_batch_duplicates(con):
     # the history in force: at T2 the correction stands; current is the latest version
     history = con.execute(
         "SELECT study_description, effective_ts, effective_to FROM vault.sat_event_study_details__history "
-        "ORDER BY effective_ts"
+        "WHERE record_source <> 'SYSTEM' ORDER BY effective_ts"
     ).fetchall()
     assert [r[0] for r in history] == ["CT head", "late fix", "second", "fourth"]
     assert [r[2] for r in history] == [T2, datetime(2026, 1, 3, 8), datetime(2026, 1, 3, 12), None]
@@ -390,7 +393,8 @@ def test_satellite_without_modified_column_uses_partition_date(con):
     # two rows for CHI1 in one batch: one satellite row, the later _row_number (age 41)
     assert counts["sat_person_demographic_details"] == 1
     assert counts["hub_person"] == 1 and counts["hub_event"] == 2 and counts["link_person_event"] == 2
-    assert con.execute("SELECT age_in_years FROM vault.sat_person_demographic_details").fetchone()[0] == 41
+    age = "SELECT age_in_years FROM vault.sat_person_demographic_details WHERE record_source <> 'SYSTEM'"
+    assert con.execute(age).fetchone()[0] == 41
     stage(D2, [("R3", "CHI1", date(2025, 3, 1), "1", 42)])
     assert load_partition(con, rules, "site_a", D2, LOAD_TS2)["sat_person_demographic_details"] == 1
     assert load_partition(con, rules, "site_a", D1, LOAD_TS3)["sat_person_demographic_details"] == 0
@@ -449,7 +453,8 @@ def test_satellite_on_a_link(tmp_path):
     _stage_studies(con, "site_a", D1, [("1.2.3.1", "P1", date(2025, 12, 1), "ACC1", "d", "CT", T1)])
     assert load_partition(con, rules, "site_a", D1, LOAD_TS1)["sat_link_person_event_study_accession"] == 1
     hk = con.execute(
-        "SELECT hk_link_person_event FROM vault.sat_link_person_event_study_accession"
+        "SELECT hk_link_person_event FROM vault.sat_link_person_event_study_accession "
+        "WHERE record_source <> 'SYSTEM'"
     ).fetchone()[0]
     assert bytes(hk) == hashing.hash_key(["P1", "1.2.3.1"], tenant="site_a")
     assert load_partition(con, rules, "site_a", D1, LOAD_TS2)["sat_link_person_event_study_accession"] == 0
@@ -468,7 +473,7 @@ def test_balance_checks_fail_when_the_vault_does_not_hold_the_batch(con):
         hub = check_object(con, model, "hub_person", batches, 1, 0)
         link = check_object(con, model, "link_person_event", batches, 1, 1)
         sat = check_object(con, model, "sat_event_study_details", batches, 1, 1)
-    assert (hub.passed, hub.metadata) == (False, {"staged_keys": 1, "unresolved_keys": 1})
+    assert (hub.passed, hub.metadata) == (False, {"staged_keys": 1, "unresolved_keys": 1, "ghost_rows": 0})
     assert not link.passed and link.metadata["missing_in_hub_person"] == 1
     assert sat.passed and done["sat_event_study_details"].rows_inserted == 1
     con.execute("INSERT INTO vault.sat_event_study_details SELECT * FROM vault.sat_event_study_details")

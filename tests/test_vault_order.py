@@ -15,6 +15,7 @@ from medvault.platform.vault.loader import load_partition
 from tests.test_vault import _create_staging, _stage_studies, make_rules
 
 SAT = "sat_event_study_details"
+REAL = "record_source <> 'SYSTEM'"  # not the satellite's ghost row (ghost records)
 KEYS = ["1.2.1", "1.2.2", "1.2.3"]
 DAYS = [date(2026, 1, d) for d in range(1, 7)]
 TIMES = [datetime(2026, 1, 1, 8) + timedelta(hours=6 * n) for n in range(8)]
@@ -76,7 +77,7 @@ def _load(order: list, by_day: dict):
 def _versions(con) -> list:
     """Every stored version (key, effective_ts, hashdiff): changes in the satellite, repeats beside it."""
     return con.execute(
-        f"SELECT hk_event, effective_ts, hashdiff FROM vault.{SAT} "
+        f"SELECT hk_event, effective_ts, hashdiff FROM vault.{SAT} WHERE {REAL} "
         f"UNION ALL SELECT hk_event, effective_ts, hashdiff FROM vault.{SAT}__seen"
     ).fetchall()
 
@@ -91,7 +92,7 @@ def test_any_arrival_order_with_redeliveries_gives_the_same_history(by_day, data
     history = {
         (bytes(k), ts, until, description)
         for k, ts, until, description in con.execute(
-            f"SELECT hk_event, effective_ts, effective_to, study_description FROM vault.{SAT}__history"
+            f"SELECT hk_event, effective_ts, effective_to, study_description FROM vault.{SAT}__history WHERE {REAL}"
         ).fetchall()
     }
     assert history == _expected_history(by_day)
@@ -100,7 +101,7 @@ def test_any_arrival_order_with_redeliveries_gives_the_same_history(by_day, data
     assert len(stored) == len(set(stored)), "a version is stored once"
     in_date_order = _versions(_load(sorted(days), by_day))
     assert sorted(stored) == sorted(in_date_order), "the stored versions do not depend on the arrival order"
-    changes = con.execute(f"SELECT count(*) FROM vault.{SAT}").fetchone()[0]
+    changes = con.execute(f"SELECT count(*) FROM vault.{SAT} WHERE {REAL}").fetchone()[0]
     assert changes <= len(stored) and changes >= len({k for k, _, _ in stored})
 
     # idempotent: every batch again inserts nothing anywhere
@@ -117,12 +118,15 @@ def test_a_late_batch_lands_between_and_hides_a_repeat():
         DAYS[1]: [("1.2.1", TIMES[2], "MR knee")],  # arrives last, between the two
     }
     con = _load([DAYS[0], DAYS[2]], by_day)
-    assert con.execute(f"SELECT count(*) FROM vault.{SAT}__history").fetchone()[0] == 1
-    counts = [con.execute(f"SELECT count(*) FROM vault.{t}").fetchone()[0] for t in (SAT, SAT + "__seen")]
+    assert con.execute(f"SELECT count(*) FROM vault.{SAT}__history WHERE {REAL}").fetchone()[0] == 1
+    counts = [
+        con.execute(f"SELECT count(*) FROM vault.{t} WHERE {REAL}").fetchone()[0]
+        for t in (SAT, SAT + "__seen")
+    ]
     assert counts == [1, 1], "the repeat costs no payload row: only its key, time and hashdiff"
     con2 = _load([DAYS[0], DAYS[2], DAYS[1]], by_day)
     history = con2.execute(
-        f"SELECT study_description, effective_ts FROM vault.{SAT}__history ORDER BY effective_ts"
+        f"SELECT study_description, effective_ts FROM vault.{SAT}__history WHERE {REAL} ORDER BY effective_ts"
     ).fetchall()
     assert history == [("CT head", TIMES[0]), ("MR knee", TIMES[2]), ("CT head", TIMES[4])]
 

@@ -20,9 +20,10 @@ checks:
   - name: every_station_listed
     description: Every station hub key of a site is one row, even a station without series.
     sql: |
-      SELECT (SELECT count(*) FROM marts.device_usage) = (SELECT count(*) FROM vault.hub_station) AS passed,
+      WITH stations AS (SELECT count(*) AS n FROM vault.hub_station WHERE NOT is_ghost(hk_station))
+      SELECT (SELECT count(*) FROM marts.device_usage) = (SELECT n FROM stations) AS passed,
              (SELECT count(*) FROM marts.device_usage) AS rows_in_mart,
-             (SELECT count(*) FROM vault.hub_station) AS stations_in_vault
+             (SELECT n FROM stations) AS stations_in_vault
 */
 SELECT st.site,
        st.station_name,
@@ -35,5 +36,6 @@ FROM vault.hub_station st
 LEFT JOIN vault.sat_station_device_details__current d ON d.hk_station = st.hk_station
 LEFT JOIN vault.link_series_station ls ON ls.hk_station = st.hk_station
 LEFT JOIN vault.link_series_instance li ON li.hk_series = ls.hk_series
+WHERE NOT is_ghost(st.hk_station)
 GROUP BY st.hk_station, st.site, st.station_name
 ORDER BY st.site, st.station_name

@@ -14,7 +14,8 @@ columns:
 checks:
   - name: every_department_once
     sql: |
-      SELECT (SELECT count(*) FROM marts.dim_department) = (SELECT count(*) FROM vault.hub_location) AS passed
+      SELECT (SELECT count(*) FROM marts.dim_department)
+             = (SELECT count(*) FROM vault.hub_location WHERE NOT is_ghost(hk_location)) AS passed
 */
 SELECT hex(l.hk_location) AS department_key, l.site, l.location_id AS department,
        min(coalesce(n.display_name, f.facility_id)) AS facility
@@ -22,5 +23,6 @@ FROM vault.hub_location l
 LEFT JOIN vault.link_location_facility lf ON lf.hk_location = l.hk_location
 LEFT JOIN vault.hub_facility f ON f.hk_facility = lf.hk_facility
 LEFT JOIN marts.display_names n ON n.kind = 'facility' AND n.site = f.site AND n.id = f.facility_id
+WHERE NOT is_ghost(l.hk_location)
 GROUP BY l.hk_location, l.site, l.location_id
 ORDER BY l.site, l.location_id

@@ -16,8 +16,9 @@ checks:
   - name: one_pseudonym_per_patient
     description: Every patient of the vault has one pseudonym, and no two patients share one.
     sql: |
-      SELECT (SELECT count(*) FROM marts.dim_patient) = (SELECT count(*) FROM vault.hub_person)
-             AND (SELECT count(DISTINCT patient_key) FROM marts.dim_patient) = (SELECT count(*) FROM vault.hub_person) AS passed,
+      WITH persons AS (SELECT count(*) AS n FROM vault.hub_person WHERE NOT is_ghost(hk_person))
+      SELECT (SELECT count(*) FROM marts.dim_patient) = (SELECT n FROM persons)
+             AND (SELECT count(DISTINCT patient_key) FROM marts.dim_patient) = (SELECT n FROM persons) AS passed,
              (SELECT count(*) FROM marts.dim_patient) AS patients
 */
 SELECT pseudonym(p.site, p.person_id) AS patient_key, p.site,
@@ -29,4 +30,5 @@ SELECT pseudonym(p.site, p.person_id) AS patient_key, p.site,
 FROM vault.hub_person p
 LEFT JOIN vault.sat_person_registration_details__current r ON r.hk_person = p.hk_person
 LEFT JOIN vault.sat_person_demographic_details__current d ON d.hk_person = p.hk_person
+WHERE NOT is_ghost(p.hk_person)
 ORDER BY p.site, patient_key

@@ -17,7 +17,7 @@ columns:
 checks:
   - name: every_station_once
     sql: |
-      SELECT (SELECT count(*) FROM marts.dim_station) = (SELECT count(*) FROM vault.hub_station)
+      SELECT (SELECT count(*) FROM marts.dim_station) = (SELECT count(*) FROM vault.hub_station WHERE NOT is_ghost(hk_station))
              AND (SELECT count(DISTINCT station_key) FROM marts.dim_station) = (SELECT count(*) FROM marts.dim_station) AS passed
 */
 SELECT hex(st.hk_station) AS station_key, st.site, st.station_name,
@@ -26,4 +26,5 @@ SELECT hex(st.hk_station) AS station_key, st.site, st.station_name,
 FROM vault.hub_station st
 LEFT JOIN vault.sat_station_device_details__current d ON d.hk_station = st.hk_station
 LEFT JOIN marts.display_names n ON n.kind = 'station' AND n.site = st.site AND n.id = d.device_serial
+WHERE NOT is_ghost(st.hk_station)
 ORDER BY st.site, st.station_name

@@ -22,7 +22,7 @@ checks:
     sql: |
       WITH mart AS (SELECT site, sum(bytes) AS bytes FROM marts.diskspace GROUP BY site),
            vault AS (SELECT i.site, sum(f.file_size) AS bytes
-                     FROM (SELECT DISTINCT hk_instance FROM vault.link_series_instance) li
+                     FROM (SELECT DISTINCT hk_instance FROM vault.link_series_instance WHERE NOT is_ghost(hk_series)) li
                      JOIN vault.hub_instance i ON i.hk_instance = li.hk_instance
                      JOIN vault.sat_instance_file_details__current f ON f.hk_instance = li.hk_instance
                      GROUP BY i.site)
@@ -35,8 +35,11 @@ WITH series_department AS (
     FROM vault.link_series_station ls
     JOIN vault.link_station_location sl ON sl.hk_station = ls.hk_station
     JOIN vault.hub_location loc ON loc.hk_location = sl.hk_location
+    WHERE NOT is_ghost(ls.hk_station) AND NOT is_ghost(sl.hk_location)
 ),
-instance_series AS (SELECT DISTINCT hk_series, hk_instance FROM vault.link_series_instance)
+instance_series AS (
+    SELECT DISTINCT hk_series, hk_instance FROM vault.link_series_instance WHERE NOT is_ghost(hk_series)
+)
 SELECT i.site,
        d.department AS store_no,
        round(sum(f.file_size) / (1024 * 1024 * 1024), 2) AS "diskspace_GB",

@@ -31,7 +31,7 @@ FROM vault.hub_event h
 JOIN vault.sat_event_appointment_details__current s ON s.hk_event = h.hk_event
 LEFT JOIN vault.link_person_event pe ON pe.hk_event = h.hk_event
 LEFT JOIN vault.hub_person p ON p.hk_person = pe.hk_person
-LEFT JOIN vault.link_event_location el ON el.hk_event = h.hk_event
+LEFT JOIN vault.link_event_location el ON el.hk_event = h.hk_event AND NOT is_ghost(el.hk_location)
 LEFT JOIN vault.ref_site r ON r.code = h.site
 GROUP BY h.hk_event, h.site, s.scheduled_at, s.status, s.created_at
 ORDER BY h.site, s.scheduled_at NULLS LAST, appointment_key

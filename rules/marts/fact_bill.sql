@@ -22,7 +22,9 @@ checks:
       SELECT (SELECT count(*) FROM marts.fact_bill) = (SELECT count(*) FROM vault.sat_event_bill_details__current) AS passed
 */
 WITH lines AS (
-    SELECT hk_event, count(*) AS lines, sum(amount) AS lines_amount FROM vault.link_bill_line GROUP BY hk_event
+    SELECT hk_event, count(*) AS lines, sum(amount) AS lines_amount FROM vault.link_bill_line
+    WHERE NOT is_ghost(hk_charge)
+    GROUP BY hk_event
 ),
 patient AS (
     SELECT pe.hk_event, min(pseudonym(p.site, p.person_id)) AS patient_key

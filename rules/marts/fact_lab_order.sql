@@ -19,7 +19,9 @@ checks:
     sql: |
       SELECT (SELECT count(*) FROM marts.fact_lab_order) = (SELECT count(*) FROM vault.sat_event_laborder_details__current) AS passed
 */
-WITH tests AS (SELECT hk_event, count(*) AS tests FROM vault.link_laborder_test GROUP BY hk_event),
+WITH tests AS (
+    SELECT hk_event, count(*) AS tests FROM vault.link_laborder_test WHERE NOT is_ghost(hk_labtest) GROUP BY hk_event
+),
 patient AS (
     SELECT pe.hk_event, min(pseudonym(p.site, p.person_id)) AS patient_key
     FROM vault.link_person_event pe JOIN vault.hub_person p ON p.hk_person = pe.hk_person

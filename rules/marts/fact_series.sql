@@ -29,8 +29,14 @@ WITH files AS (
     LEFT JOIN vault.sat_instance_file_details__current f ON f.hk_instance = li.hk_instance
     GROUP BY li.hk_series
 ),
-study AS (SELECT hk_series, min(hex(hk_event)) AS study_key FROM vault.link_event_series GROUP BY hk_series),
-station AS (SELECT hk_series, min(hex(hk_station)) AS station_key FROM vault.link_series_station GROUP BY hk_series)
+study AS (
+    SELECT hk_series, min(hex(hk_event)) AS study_key FROM vault.link_event_series
+    WHERE NOT is_ghost(hk_event) GROUP BY hk_series
+),
+station AS (
+    SELECT hk_series, min(hex(hk_station)) AS station_key FROM vault.link_series_station
+    WHERE NOT is_ghost(hk_station) GROUP BY hk_series
+)
 SELECT hex(se.hk_series) AS series_key, se.site, study.study_key, station.station_key,
        a.series_number, a.modality, a.body_part, a.laterality,
        coalesce(files.images, 0) AS images, coalesce(files.bytes, 0) AS bytes

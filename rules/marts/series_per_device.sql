@@ -16,7 +16,8 @@ checks:
     description: Per site, the devices add up to the series linked to a station.
     sql: |
       WITH mart AS (SELECT site, sum(series) AS n FROM marts.series_per_device GROUP BY site),
-           vault AS (SELECT site, count(DISTINCT hk_series) AS n FROM vault.link_series_station GROUP BY site)
+           vault AS (SELECT site, count(DISTINCT hk_series) AS n FROM vault.link_series_station
+                     WHERE NOT is_ghost(hk_station) GROUP BY site)
       SELECT count(*) FILTER (WHERE mart.n IS DISTINCT FROM vault.n) = 0 AS passed,
              coalesce(sum(mart.n), 0) AS series_in_mart, coalesce(sum(vault.n), 0) AS series_in_vault
       FROM mart FULL JOIN vault ON vault.site = mart.site
@@ -26,6 +27,7 @@ WITH device AS (
     FROM vault.hub_station st
     LEFT JOIN vault.sat_station_device_details__current d ON d.hk_station = st.hk_station
     LEFT JOIN marts.display_names n ON n.kind = 'station' AND n.site = st.site AND n.id = d.device_serial
+    WHERE NOT is_ghost(st.hk_station)
 )
 SELECT dv.site, dv.device, count(DISTINCT l.hk_series) AS series
 FROM vault.link_series_station l

@@ -29,7 +29,7 @@ SELECT se.site,
        count(DISTINCT se.hk_series) AS "COUNT"
 FROM vault.hub_series se
 JOIN vault.sat_series_acquisition_details__current acq ON acq.hk_series = se.hk_series
-LEFT JOIN vault.link_series_station l ON l.hk_series = se.hk_series
+LEFT JOIN vault.link_series_station l ON l.hk_series = se.hk_series AND NOT is_ghost(l.hk_station)
 LEFT JOIN vault.hub_station st ON st.hk_station = l.hk_station
 GROUP BY ALL
 ORDER BY se.site, "STATION_NAME" NULLS LAST

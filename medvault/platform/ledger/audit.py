@@ -17,6 +17,7 @@ class LoadRecord:
     rows_in: int | None = None
     seconds: float | None = None
     rows_known: int | None = None  # vault: keys or versions of the batch already stored
+    rows_ghost: int | None = None  # vault: staged rows whose missing business key took the zero key
 
 
 class LoadAudit:
@@ -26,8 +27,8 @@ class LoadAudit:
     def record(self, entry: LoadRecord, run_id: str | None) -> None:
         self.con.execute(
             """INSERT INTO ops.load_audit
-                   (run_id, step, target, site, date, rows_in, rows_inserted, seconds, rows_known)
-               VALUES (?, ?, ?, ?, CAST(? AS DATE), ?, ?, ?, ?)""",
+                   (run_id, step, target, site, date, rows_in, rows_inserted, seconds, rows_known, rows_ghost)
+               VALUES (?, ?, ?, ?, CAST(? AS DATE), ?, ?, ?, ?, ?)""",
             [
                 run_id,
                 entry.step,
@@ -38,5 +39,6 @@ class LoadAudit:
                 entry.rows_inserted,
                 entry.seconds,
                 entry.rows_known,
+                entry.rows_ghost,
             ],
         )

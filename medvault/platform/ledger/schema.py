@@ -5,7 +5,7 @@
 - `rejected_rows`: rows a validation rule refused, with the file, row, column and reason;
 - `watermarks`: the newest modified time loaded per (site, system, table);
 - `load_audit`: what each step wrote per target table and partition (rows in, rows inserted, rows the
-  vault knew already, run, time);
+  vault knew already, rows that took a ghost record's zero key, run, time);
 - `pipeline`, `pipeline_file`, `pipeline_file_dicom`, `pipeline_file_events`: seed 004's delivery tracking
   (see `pipeline.py`);
 - `mart_builds`: each build of a mart (full, by site or unchanged), for incremental rebuilds;
@@ -101,6 +101,8 @@ CREATE TABLE IF NOT EXISTS ops.load_audit (
 );
 -- the vault's count of batch keys or versions it knew already (warehouses made before get the column)
 ALTER TABLE ops.load_audit ADD COLUMN IF NOT EXISTS rows_known BIGINT;
+-- the vault's staged rows whose missing business key resolved to the zero key (ghost records)
+ALTER TABLE ops.load_audit ADD COLUMN IF NOT EXISTS rows_ghost BIGINT;
 -- seed 004's delivery tracking (ledger/pipeline.py)
 CREATE SEQUENCE IF NOT EXISTS ops.pipeline_file_ids START 1;
 CREATE TABLE IF NOT EXISTS ops.pipeline (

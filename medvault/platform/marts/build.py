@@ -36,8 +36,16 @@ def build_mart(con, mart: MartDef, sites: frozenset[str] | None = None) -> int:
 
 
 def mart_sites(con, mart: MartDef) -> set[str]:
-    """The sites the mart has rows of."""
-    return {r[0] for r in con.execute(f"SELECT DISTINCT site FROM marts.{quote_ident(mart.name)}").fetchall()}
+    """The sites the mart has rows of. A row without a site cannot be rebuilt by site: most likely the
+    mart counts a hub's ghost row (filter it with is_ghost(), docs/marts.md)."""
+    sites = {
+        r[0] for r in con.execute(f"SELECT DISTINCT site FROM marts.{quote_ident(mart.name)}").fetchall()
+    }
+    if None in sites:
+        raise ValueError(
+            f"marts.{mart.name} has rows without a site (a ghost row?); rebuild: by_site needs one"
+        )
+    return sites
 
 
 def preview(con, mart: MartDef, limit: int = PREVIEW_ROWS) -> tuple[tuple[str, ...], list[tuple]]:

@@ -236,6 +236,9 @@ class VaultModel:
     loads: tuple[VaultLoad, ...] = ()
     references: dict[str, ReferenceDef] = field(default_factory=dict)
     bridges: dict[str, BridgeDef] = field(default_factory=dict)
+    # a missing business key gets the zero key and every hub and satellite a ghost row (vault/ghosts.py),
+    # so inner joins keep the row; off: the row is skipped for that hub or link
+    ghost_records: bool = True
 
     def satellites(self) -> dict[str, SatelliteLoad]:
         """Each satellite name with its first declaration (all loads of one satellite share a parent)."""

@@ -24,7 +24,8 @@ from medvault.platform.rules.references import read_references
 def vault_model(path: Path, root: Path, problems: list[str], model: dict[str, Any]) -> None:
     ctx = Ctx(path, root, problems)
     data = ctx.mapping(read_yaml(path, ctx) or {}, "")
-    ctx.unknown(data, {"hubs", "links", "loads", "references", "bridges"}, "")
+    ctx.unknown(data, {"hubs", "links", "loads", "references", "bridges", "ghost_records"}, "")
+    _ghost_records(ctx, data, model)
     read_references(ctx, data, path.parent, model["references"])
     read_bridges(ctx, data, model["bridges"])
     for name, raw in ctx.mapping(data.get("hubs") or {}, "hubs").items():
@@ -137,6 +138,20 @@ def vault_model(path: Path, root: Path, problems: list[str], model: dict[str, An
         )
 
 
+def _ghost_records(ctx: Ctx, data: dict, model: dict[str, Any]) -> None:
+    """`ghost_records: true | false`, said once for the whole model (by convention in model.yaml)."""
+    if "ghost_records" not in data:
+        return
+    value = data["ghost_records"]
+    if not isinstance(value, bool):
+        ctx.fail("ghost_records", f"expected true or false, got {value!r}")
+        return
+    if model.get("ghost_records_file"):
+        ctx.fail("ghost_records", f"is set in {model['ghost_records_file']} already; say it once")
+        return
+    model["ghost_records"], model["ghost_records_file"] = value, ctx.name
+
+
 def _roles(ctx: Ctx, item: dict, hubs: tuple[str, ...], key: str) -> tuple[str, ...]:
     """A link's `roles:`, one per hub; required when a hub appears twice."""
     roles = tuple(str(r) for r in ctx.seq(item.get("roles"), f"{key}.roles"))
@@ -228,4 +243,5 @@ def check_vault(model: dict[str, Any], sources: tuple[SourceDef, ...]) -> VaultM
         loads=tuple(loads),
         references=dict(model["references"]),
         bridges=check_bridges(model["bridges"], hubs, links),
+        ghost_records=model.get("ghost_records", True),
     )

@@ -65,6 +65,8 @@ def run(ctx: StepContext, names: set[str], failed_sources: set[str] = frozenset(
             meta = {"rows_inserted": load.rows_inserted, "rows_in_table": row_count(con, SCHEMA, name)}
             if load.rows_seen:
                 meta["versions_seen_unchanged"] = load.rows_seen
+            if verdicts[name] and verdicts[name].ghost_rows:
+                meta["rows_ghost"] = verdicts[name].ghost_rows
             result.tables.append(TableResult((SCHEMA, name), meta, load.rows_inserted))
             verdict = verdicts[name]
             if verdict and (checks is None or ((SCHEMA, name), verdict.name) in checks):
@@ -75,9 +77,10 @@ def run(ctx: StepContext, names: set[str], failed_sources: set[str] = frozenset(
 
 
 def _record(name, load, verdict, site, date) -> LoadRecord:
-    known = None
+    known = ghosts = None
     if verdict is not None:
         known = max(verdict.batch_keys - load.rows_inserted - load.rows_seen, 0)
+        ghosts = verdict.ghost_rows
     return LoadRecord(
         "vault",
         f"{SCHEMA}.{name}",
@@ -87,4 +90,5 @@ def _record(name, load, verdict, site, date) -> LoadRecord:
         rows_in=load.rows_in,
         seconds=load.seconds,
         rows_known=known,
+        rows_ghost=ghosts,
     )

@@ -2,7 +2,8 @@
 
 For each rule load that feeds the vault, the partition's staged rows are read once into a temporary
 table with every hash the load's hubs, links and satellites need (AutomateDV's `stage()`): hub keys
-`hk__<hub>` with their normalised business-key columns `bk__<hub>__<n>`, link keys `hk__<link>`,
+`hk__<hub>` (the zero key for a missing business key when ghost records are on, else NULL) with their
+normalised business-key columns `bk__<hub>__<n>`, link keys `hk__<link>`,
 hashdiffs `hd__<satellite>`, the satellite payload columns as staged, `effective_ts`, `record_source`
 and the lineage columns. Hubs, links and satellites then read plain columns: no hash expression is
 computed twice, and the staging table is scanned once per load, filtered to the partition.
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from medvault.platform.rules.models import VaultLoad, entry_hub
 from medvault.platform.vault.derive import derive_select
-from medvault.platform.vault.hashing import hash_key_sql, hashdiff_sql, normalize_sql
+from medvault.platform.vault.hashing import ZERO_KEY_SQL, hash_key_sql, hashdiff_sql, normalize_sql
 from medvault.platform.vault.model import VaultModel, modified_column, staging_table
 from medvault.platform.warehouse import quote_ident as q
 
@@ -58,6 +59,7 @@ def batch_select(model: VaultModel, i: int) -> str:
     the hashes combine those, so a column in several keys or hashdiffs is normalised once and the
     statement stays small to plan."""
     rules, load = model.rules, model.load(i)
+    missing = ZERO_KEY_SQL if model.ghosts else "NULL"  # a hub key with no business key (ghosts.py)
     keys = ["_site"]
     cols = [
         "_site",
@@ -71,9 +73,8 @@ def batch_select(model: VaultModel, i: int) -> str:
         if len(columns) != wanted:
             raise ValueError(f"{load.source}: hub {entry} needs {wanted} columns")
         keys += [c for c in columns if c not in keys]
-        cols.append(
-            f"{hash_key_sql([_key(c) for c in columns], tenant=_key('_site'), normalized=True)} AS {hk(entry)}"
-        )
+        key = hash_key_sql([_key(c) for c in columns], tenant=_key("_site"), normalized=True, missing=missing)
+        cols.append(f"{key} AS {hk(entry)}")
         cols += [
             f"NULLIF(TRIM(CAST({q(c)} AS VARCHAR)), '') AS {bk(entry, n)}" for n, c in enumerate(columns)
         ]

@@ -5,7 +5,8 @@ that would otherwise join one link after another (every image of a study: study 
 hash key of the hub it reaches, the anchor link's `site` and `built_load_ts`. A path starts with a row
 of the first link; a deeper level with no row yet is NULL (a study whose images have not arrived), and
 is filled in when they do. Links are insert-only, so a bridge only grows; an ended relationship (an
-effectivity satellite) still has its path here.
+effectivity satellite) still has its path here. Paths run over real keys: a link row pointing at the
+zero key on the path (ghost records) is not a step, as if the row were absent.
 
 Rebuilt incrementally: the anchors reached backwards from link rows loaded after the last build
 (`built_load_ts`) are deleted and rebuilt, in one transaction. Derived, like the PITs: rewritten.
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from medvault.platform.rules.bridges import hubs_walked
 from medvault.platform.rules.models import BridgeDef
+from medvault.platform.vault.ghosts import real_key
 from medvault.platform.vault.model import SCHEMA, VaultModel, hash_column, table_name
 from medvault.platform.warehouse import ensure_table, transaction
 from medvault.platform.warehouse import quote_ident as q
@@ -70,21 +72,26 @@ def _affected_sql(bridge: Bridge, since: str) -> str:
             near, far = q(hash_column(bridge.hubs[j])), q(hash_column(bridge.hubs[j + 1]))
             select = f"SELECT {near} AS hk FROM {table_name(bridge.links[j])} WHERE {far} IN ({select})"
         parts.append(select)
-    return " UNION ".join(parts)
+    return f"SELECT hk FROM ({' UNION '.join(parts)}) WHERE {real_key('hk')}"
 
 
 def _build_sql(bridge: Bridge) -> str:
+    """Paths over real keys only: a link row whose end on the path is the zero key (a missing business
+    key, ghosts.py) starts or continues no path, so no path joins unrelated rows through a ghost."""
     picks, joins = [f"l0.{q(bridge.key)}"], []
     for i, link in enumerate(bridge.links):
         reached = q(hash_column(bridge.hubs[i + 1]))
         picks += [f"l{i}.{q(hash_column(link))}", f"l{i}.{reached}"]
         if i:
             near = q(hash_column(bridge.hubs[i]))
-            joins.append(f"LEFT JOIN {table_name(link)} l{i} ON l{i}.{near} = l{i - 1}.{near}")
+            joins.append(
+                f"LEFT JOIN {table_name(link)} l{i} ON l{i}.{near} = l{i - 1}.{near} AND {real_key(f'l{i}.{reached}')}"
+            )
+    first = q(hash_column(bridge.hubs[1]))
     return f"""
         INSERT INTO {table_name(bridge.name)}
         SELECT {", ".join(picks)}, l0.site, $built FROM {table_name(bridge.links[0])} l0 {" ".join(joins)}
-        WHERE l0.{q(bridge.key)} IN (SELECT hk FROM _bridge_keys)
+        WHERE l0.{q(bridge.key)} IN (SELECT hk FROM _bridge_keys) AND {real_key(f"l0.{first}")}
     """
 
 

@@ -14,12 +14,14 @@ Hubs and links carry no primary-key index: loads insert only absent keys (an ant
 index would cost every insert without serving a read. `site` in hubs and links is the tenant part of
 the business key (data); `_site`/`_date` in satellites say which staged partition a row came from
 (lineage). Creation is idempotent; a table that gains columns in the rules gets them added
-(`ALTER TABLE ADD COLUMN`), nothing is ever dropped.
+(`ALTER TABLE ADD COLUMN`), nothing is ever dropped. With ghost records on, every hub and satellite
+gets its ghost row (ghosts.py) once.
 """
 
 from __future__ import annotations
 
 from medvault.platform.rules.models import Rules
+from medvault.platform.vault.ghosts import ensure_ghosts
 from medvault.platform.vault.kinds.satellite import SEEN_SUFFIX, seen_columns, seen_table
 from medvault.platform.vault.model import HISTORISED, SCHEMA, VaultModel, compile_vault, table_name
 from medvault.platform.vault.views import view_ddl, views
@@ -68,7 +70,8 @@ def _existing(con) -> tuple[dict[str, set[str]], set[str]]:
 
 def create_vault_tables(con, rules: Rules | VaultModel) -> None:
     """Create missing vault tables, add columns new in the rules, (re)create the as-of views when a
-    table changed or a view is missing. A vault that is up to date costs two catalog queries."""
+    table changed or a view is missing, and insert the ghost rows that are missing (ghost records on).
+    A vault that is up to date costs two catalog queries and one probe for the ghost rows."""
     model = _model(rules)
     tables, existing_views = _existing(con)
     wanted = []
@@ -85,3 +88,4 @@ def create_vault_tables(con, rules: Rules | VaultModel) -> None:
     if changed or not {name for name, _ in views(model)} <= existing_views:
         for statement in view_ddl(model):
             con.execute(statement)
+    ensure_ghosts(con, model)

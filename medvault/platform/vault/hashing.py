@@ -10,7 +10,9 @@ Convention (AutomateDV's, with datavault4dbt-style escaping; see docs/vault.md):
 * a NULL (or empty) column becomes ``'^^'``;
 * columns are joined with ``'||'`` (hash keys in their declared order, hashdiffs sorted by name);
 * the string is hashed with MD5 and stored as a 16-byte ``BLOB`` (``unhex(md5(...))``);
-* a hash key whose business-key columns are all NULL is NULL: the row has no key and is skipped.
+* a hash key whose business-key columns are all NULL is NULL (the row has no key and is skipped), or,
+  with ghost records on (the default, `ghost_records:` in rules/vault), the zero key: 16 zero bytes,
+  which no MD5 of real input gives in practice, pointing at the hub's ghost row (ghosts.py).
 
 Hash keys carry the tenant: every hub key is ``hash(site, bk_1, ..., bk_n)`` because patient ids are only
 unique within a site. The site takes part in the hash but not in the all-NULL test.
@@ -30,6 +32,10 @@ from medvault.platform.warehouse.sql import quote_ident
 DELIMITER = "||"
 NULL_MARKER = "^^"
 HASH_SQL_TYPE = "BLOB"  # 16 raw MD5 bytes
+HASH_BYTES = 16
+# the key of a missing business key when ghost records are on (AutomateDV/datavault4dbt's zero key)
+ZERO_KEY = bytes(HASH_BYTES)
+ZERO_KEY_SQL = "'" + "\\x00" * HASH_BYTES + "'::BLOB"
 
 
 def _escape_sql(expr: str) -> str:
@@ -55,10 +61,13 @@ def _concat_sql(exprs: Sequence[str], *, upper: bool, normalized: bool = False) 
     return f" || '{DELIMITER}' || ".join(parts)
 
 
-def hash_key_sql(exprs: Sequence[str], *, tenant: str | None = None, normalized: bool = False) -> str:
+def hash_key_sql(
+    exprs: Sequence[str], *, tenant: str | None = None, normalized: bool = False, missing: str = "NULL"
+) -> str:
     """SQL for a hash key over `exprs` (declared order), prefixed by `tenant` when given.
 
-    NULL when every expression of `exprs` is NULL or blank (the tenant does not count).
+    `missing` (NULL, or ZERO_KEY_SQL for ghost records) when every expression of `exprs` is NULL or
+    blank (the tenant does not count).
     `normalized`: the expressions (tenant included) are `normalize_sql` results already, computed once
     for several keys (the hashed batch does this), so the key does not repeat them.
     """
@@ -66,7 +75,7 @@ def hash_key_sql(exprs: Sequence[str], *, tenant: str | None = None, normalized:
         raise ValueError("a hash key needs at least one column")
     all_null = " AND ".join(f"{e if normalized else normalize_sql(e)} IS NULL" for e in exprs)
     inputs = ([tenant] if tenant is not None else []) + list(exprs)
-    return f"CASE WHEN {all_null} THEN NULL ELSE unhex(md5({_concat_sql(inputs, upper=True, normalized=normalized)})) END"
+    return f"CASE WHEN {all_null} THEN {missing} ELSE unhex(md5({_concat_sql(inputs, upper=True, normalized=normalized)})) END"
 
 
 def hashdiff_sql(columns: Sequence[str], *, alias: str | None = None, normalized=None) -> str:
@@ -120,11 +129,12 @@ def _digest(parts: Sequence[str | None]) -> bytes:
     return hashlib.md5(joined.encode("utf-8")).digest()
 
 
-def hash_key(values: Sequence[Any], *, tenant: Any = None) -> bytes | None:
-    """Reference for `hash_key_sql`: 16 bytes, or None when every value is NULL/blank."""
+def hash_key(values: Sequence[Any], *, tenant: Any = None, ghost: bool = False) -> bytes | None:
+    """Reference for `hash_key_sql`: 16 bytes, or when every value is NULL/blank None (the zero key
+    with `ghost`)."""
     parts = [normalize(v) for v in values]
     if all(p is None for p in parts):
-        return None
+        return ZERO_KEY if ghost else None
     if tenant is not None:
         parts = [normalize(tenant)] + parts
     return _digest(parts)

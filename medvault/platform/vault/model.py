@@ -74,6 +74,11 @@ class VaultModel:
     def load(self, i: int) -> VaultLoad:
         return self.rules.vault.loads[i]
 
+    @property
+    def ghosts(self) -> bool:
+        """Ghost records on: a missing business key is the zero key, not a skipped row (ghosts.py)."""
+        return self.rules.vault.ghost_records
+
 
 def feeding(rules: Rules, fed) -> tuple[int, ...]:
     """Indexes of the rule loads `fed(load)` says feed an object: every kind's `feeds`."""

@@ -6,13 +6,17 @@
   partition, then the latest load, stands; a version whose payload repeats its predecessor's is not a
   change (it is kept in the table: loads never delete).
   The payload in force at time t: the row with effective_ts <= t < effective_to (or effective_to NULL).
-* `vault.<satellite>__current`: the row in force now, one per key.
+  The ghost row (ghosts.py) is a version of the zero key, in force from the beginning of all times:
+  what a PIT points at before a key's first version.
+* `vault.<satellite>__current`: the row in force now, one per key; not the ghost row, which is nobody's
+  state.
 
 Views, not tables: they follow every load at no load cost; the marts and checks read them.
 """
 
 from __future__ import annotations
 
+from medvault.platform.vault.hashing import ZERO_KEY_SQL
 from medvault.platform.vault.kinds.satellite import META, payload_columns, seen_table
 from medvault.platform.vault.model import (
     HISTORISED,
@@ -76,9 +80,11 @@ def views(model: VaultModel) -> list[tuple[str, str]]:
         if obj.kind not in HISTORISED:
             continue
         out.append((obj.name + "__history", _history_sql(obj)))
-        out.append(
-            (obj.name + "__current", f"SELECT * FROM {history_view(obj.name)} WHERE effective_to IS NULL")
+        key = q(hash_column(obj.parent))
+        current = (
+            f"SELECT * FROM {history_view(obj.name)} WHERE effective_to IS NULL AND {key} <> {ZERO_KEY_SQL}"
         )
+        out.append((obj.name + "__current", current))
     return out
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from medvault.platform.rules.models import Rules
 from medvault.platform.vault.batch import hk
-from medvault.platform.vault.hashing import HASH_SQL_TYPE
+from medvault.platform.vault.ghosts import real_key
+from medvault.platform.vault.hashing import HASH_SQL_TYPE, ZERO_KEY_SQL
 from medvault.platform.vault.kinds.keyed import order_key
 from medvault.platform.vault.kinds.satellite import META, SatelliteKind, payload_columns
 from medvault.platform.vault.model import VaultModel, VaultObject, feeding, hash_column
@@ -62,13 +63,14 @@ class EffectivityKind(SatelliteKind):
     def source_rows(self, model: VaultModel, obj: VaultObject, i: int, table: str) -> str:
         partners = payload_columns(obj)
         hubs = [c.removeprefix("hk_") for c in partners]
-        batch_cols = [hk("hub_" + h) for h in hubs]
+        # no partner is NULL, as without ghost records: an empty bed has nobody, not an unknown person
+        batch_cols = [f"NULLIF({hk('hub_' + h)}, {ZERO_KEY_SQL})" for h in hubs]
         hashdiff = "unhex(md5(" + " || '||' || ".join(f"COALESCE(hex({c}), '^^')" for c in batch_cols) + "))"
         driving = hk(obj.parent)
         return (
             f"SELECT {driving} AS hk, effective_ts, {hashdiff} AS hashdiff, "
             + "".join(f"{b} AS {q(p)}, " for b, p in zip(batch_cols, partners, strict=True))
-            + f"record_source, _site, _date, {order_key(i)} AS _order FROM {table} WHERE {driving} IS NOT NULL"
+            + f"record_source, _site, _date, {order_key(i)} AS _order FROM {table} WHERE {real_key(driving)}"
         )
 
 

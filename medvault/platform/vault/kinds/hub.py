@@ -1,9 +1,11 @@
-"""Hubs: one row per business key (with the site, since ids are site-local), insert-only."""
+"""Hubs: one row per business key (with the site, since ids are site-local), insert-only; with ghost
+records on, one ghost row too (ghosts.py), never a staged row under the zero key."""
 
 from __future__ import annotations
 
 from medvault.platform.rules.models import Rules, entry_hub
 from medvault.platform.vault.batch import bk, hk
+from medvault.platform.vault.ghosts import real_key
 from medvault.platform.vault.hashing import HASH_SQL_TYPE
 from medvault.platform.vault.kinds.keyed import insert_if_absent
 from medvault.platform.vault.model import RESERVED, VaultModel, VaultObject, feeding, hash_column
@@ -44,7 +46,8 @@ class HubKind:
         def entries(i):  # the hub plainly and in each role a link gives it (`hub_event.study`)
             return [e for e in model.load(i).hubs if entry_hub(e) == obj.name]
 
-        return insert_if_absent(obj, batches, fields, lambda i, e: f"{hk(e)} IS NOT NULL", entries=entries)
+        # a missing business key (NULL, or the zero key) adds no row: the ghost row stands for it
+        return insert_if_absent(obj, batches, fields, lambda i, e: real_key(hk(e)), entries=entries)
 
 
 KIND = HubKind()

@@ -2,8 +2,9 @@
 
 Within a batch one row per hash key wins (hubs: first load in rule order, then lowest `_row_number`;
 links, whose every column follows from the key: the smallest record_source; by a hash aggregate
-rather than a sort); rows without a key (all-NULL business key) are skipped; keys the
-table already has are not inserted again (an anti-join, no index needed), so a rerun inserts nothing.
+rather than a sort); rows the kind's condition leaves out (a hub: no business key; a link: no real
+end) are skipped; keys the table already has are not inserted again (an anti-join, no index needed), so
+a rerun inserts nothing.
 """
 
 from __future__ import annotations

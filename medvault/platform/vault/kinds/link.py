@@ -1,9 +1,11 @@
-"""Links: one row per relationship between hubs (hash of every hub's business key), insert-only."""
+"""Links: one row per relationship between hubs (hash of every hub's business key), insert-only. With
+ghost records on, a row whose business key is missing for one end keeps that end as the zero key."""
 
 from __future__ import annotations
 
 from medvault.platform.rules.models import Rules
 from medvault.platform.vault.batch import hk
+from medvault.platform.vault.ghosts import link_row
 from medvault.platform.vault.hashing import HASH_SQL_TYPE
 from medvault.platform.vault.kinds.keyed import insert_if_absent
 from medvault.platform.vault.model import VaultModel, VaultObject, end_column, feeding, hash_column
@@ -41,7 +43,7 @@ class LinkKind:
             return [*((hk(e.entry), end_column(e)) for e in ends), ("_site", "site")]
 
         def not_null(i, entry):
-            return " AND ".join(f"{hk(e.entry)} IS NOT NULL" for e in ends)
+            return link_row([hk(e.entry) for e in ends])
 
         return insert_if_absent(obj, batches, fields, not_null, dependent=True)
 

@@ -10,7 +10,8 @@ yet, as (key, effective_ts, hashdiff):
     as-of views take the one from the latest partition, then the latest load.
 A version that repeats its predecessor's payload is kept but hidden by the as-of views (see views.py),
 so the state in force at any time is the same whatever order the batches arrive in. Only the keys
-and effective_ts of the batch are matched (an anti-join); nothing is updated or deleted.
+and effective_ts of the batch are matched (an anti-join); nothing is updated or deleted. A row without
+a parent key (NULL or the zero key) is not stored: the satellite's ghost row stands for it (ghosts.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 from medvault.platform.rules.models import Rules, SatelliteLoad
 from medvault.platform.vault.batch import hd, hk
 from medvault.platform.vault.derive import derived_type
+from medvault.platform.vault.ghosts import real_key
 from medvault.platform.vault.hashing import HASH_SQL_TYPE
 from medvault.platform.vault.kinds.keyed import order_key
 from medvault.platform.vault.model import (
@@ -93,7 +95,7 @@ class SatelliteKind:
         return (
             f"SELECT {parent} AS hk, effective_ts, {hd(obj.name)} AS hashdiff, "
             + "".join(f"CAST({q(c)} AS {types[c]}) AS {q(c)}, " for c in payload)
-            + f"record_source, _site, _date, {order_key(i)} AS _order FROM {table} WHERE {parent} IS NOT NULL"
+            + f"record_source, _site, _date, {order_key(i)} AS _order FROM {table} WHERE {real_key(parent)}"
         )
 
     def load_sql(self, model: VaultModel, obj: VaultObject, batches) -> list[tuple[str, str | None]] | None:

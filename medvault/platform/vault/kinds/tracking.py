@@ -3,13 +3,15 @@ in a full extract" and "which keys stopped arriving" are a query, not a guess.
 
 A hub declared with `record_tracking: true` gets `sat_<hub>_record_tracking`: one row per (key,
 partition date, record source) the key was staged in, insert-if-absent (a rerun or a replay adds
-nothing, an arrival in any order lands). No payload, no hashdiff: it records presence, not content.
+nothing, an arrival in any order lands). No payload, no hashdiff: it records presence, not content, so
+the zero key of a missing business key is not recorded and there is no ghost row.
 """
 
 from __future__ import annotations
 
 from medvault.platform.rules.models import Rules
 from medvault.platform.vault.batch import hk
+from medvault.platform.vault.ghosts import real_key
 from medvault.platform.vault.hashing import HASH_SQL_TYPE
 from medvault.platform.vault.model import VaultModel, VaultObject, feeding, hash_column, table_name
 from medvault.platform.warehouse import quote_ident as q
@@ -45,7 +47,7 @@ class TrackingKind:
     def load_sql(self, model: VaultModel, obj: VaultObject, batches) -> str | None:
         key = hk(obj.parent)
         parts = [
-            f"SELECT DISTINCT {key} AS hk, _date, record_source, _site FROM {t} WHERE {key} IS NOT NULL"
+            f"SELECT DISTINCT {key} AS hk, _date, record_source, _site FROM {t} WHERE {real_key(key)}"
             for _, t in batches
         ]
         if not parts:

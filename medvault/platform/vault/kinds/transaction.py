@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from medvault.platform.rules.models import Rules
 from medvault.platform.vault.batch import hk
+from medvault.platform.vault.ghosts import link_row
 from medvault.platform.vault.hashing import HASH_SQL_TYPE
 from medvault.platform.vault.kinds.keyed import insert_if_absent
 from medvault.platform.vault.model import (
@@ -72,7 +73,7 @@ class TransactionKind:
             ]
 
         def not_null(i, entry):
-            return " AND ".join(f"{hk(e.entry)} IS NOT NULL" for e in link.ends())
+            return link_row([hk(e.entry) for e in link.ends()])
 
         return insert_if_absent(obj, batches, fields, not_null)
 
