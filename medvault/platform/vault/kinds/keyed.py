@@ -3,8 +3,8 @@
 Within a batch one row per hash key wins (hubs: first load in rule order, then lowest `_row_number`;
 links, whose every column follows from the key: the smallest record_source; by a hash aggregate
 rather than a sort); rows the kind's condition leaves out (a hub: no business key; a link: no real
-end) are skipped; keys the table already has are not inserted again (an anti-join, no index needed), so
-a rerun inserts nothing.
+end) are skipped; keys the table already has are not inserted again (an anti-join before the choice,
+no index needed), so a rerun inserts nothing.
 """
 
 from __future__ import annotations
@@ -53,10 +53,13 @@ def insert_if_absent(
         winner = f"SELECT hk, arg_min({{{packed}}}, _order) AS w FROM src GROUP BY hk"
         out = ", ".join(f"b.w.{q(n)}" for n in names)
         source = "b.w.record_source"
+    # the rows of keys the table has are dropped before the winners are chosen: a delta, whose keys are
+    # mostly known, aggregates only its new keys (an empty table's anti-join costs nothing)
     return f"""
         INSERT INTO {target} ({columns})
-        WITH src AS ({" UNION ALL ".join(parts)}),
+        WITH all_rows AS ({" UNION ALL ".join(parts)}),
+        src AS (SELECT * FROM all_rows s ANTI JOIN {target} t ON t.{q(obj.hash_key)} = s.hk),
         winner AS ({winner})
         SELECT b.hk, {out}, CAST($load_ts AS TIMESTAMP), {source}
-        FROM winner b ANTI JOIN {target} t ON t.{q(obj.hash_key)} = b.hk
+        FROM winner b
     """
