@@ -38,6 +38,8 @@ pytestmark = pytest.mark.filterwarnings("ignore")  # pydicom warns on the odd fi
 
 FUZZ_CHILD = "_MEDVAULT_DICOM_FUZZ_CHILD"  # set by the parent test for the child pytest
 fuzz = pytest.mark.skipif(not os.environ.get(FUZZ_CHILD), reason="runs in a child pytest (see below)")
+# without the extension only test_native_walker_is_built_and_used fails: it says why
+needs_native = pytest.mark.skipif(not native.LOADED, reason="the native walker was not built")
 BUNDLED = sorted(Path(f) for f in get_testdata_files() if os.path.isfile(f))
 
 
@@ -148,6 +150,7 @@ def test_without_the_extension_the_pure_walker_reads(tmp_path, monkeypatch):
 # (b) identical rows
 
 
+@needs_native
 def test_both_walkers_give_identical_rows(tmp_path, monkeypatch):
     files = [*BUNDLED, *_generated(tmp_path)]
     for name, data in (("nested_e.dcm", _nested(False)), ("nested_i.dcm", _nested(True))):
@@ -187,6 +190,7 @@ def test_both_walkers_give_identical_rows(tmp_path, monkeypatch):
     ]
 
 
+@needs_native
 def test_reads_are_the_same_too():
     """The C walker reads what the Python one reads: one 64 KB read over a store for a common file."""
     data = _nested(False)
@@ -198,6 +202,7 @@ def test_reads_are_the_same_too():
         assert counts[0] == counts[1] and counts[0].reads == 1
 
 
+@needs_native
 def test_local_files_are_read_through_a_descriptor_and_a_path(tmp_path):
     path = tmp_path / "ct.dcm"
     path.write_bytes(_nested(False))
@@ -229,6 +234,7 @@ def _metas(data: bytes) -> tuple:
     return outcome(lambda: native.meta(data)), outcome(lambda: walk.parse_preamble_and_meta(data))
 
 
+@needs_native
 @pytest.mark.parametrize("path", BUNDLED[::3] + [BUNDLED[-1]], ids=lambda p: p.name)
 def test_elements_and_meta_agree_on_bundled_files(path):
     data = path.read_bytes()
@@ -242,6 +248,7 @@ def test_elements_and_meta_agree_on_bundled_files(path):
                 assert mine == theirs, (explicit, hex(stop_tag), wanted is None)
 
 
+@needs_native
 def test_walker_refuses_what_walk_py_refuses():
     data = _nested(False)
     meta = walk.parse_preamble_and_meta(data)
@@ -266,6 +273,7 @@ def test_walker_refuses_what_walk_py_refuses():
 # (d) garbage: random, truncated and damaged bytes, in a child pytest
 
 
+@needs_native
 def test_garbage_never_crashes_the_native_walker():
     """Runs the fuzz tests below in a child pytest: a crash there is a signal here, not a dead run."""
     env = {**os.environ, FUZZ_CHILD: "1"}
