@@ -437,7 +437,10 @@ static int source_read(Walk *w, Source *src, int64_t offset, int64_t length, uns
             r = pread(src->fd, dst + got, (size_t)(length - got), (off_t)(offset + got));
             Py_END_ALLOW_THREADS
             if (r < 0) {
-                if (errno == EINTR) continue;
+                if (errno == EINTR) {
+                    if (PyErr_CheckSignals() < 0) return PYERR; /* Ctrl-C stops a read */
+                    continue;
+                }
                 PyErr_SetFromErrno(PyExc_OSError);
                 return PYERR;
             }
