@@ -52,16 +52,6 @@ def read_native(
     """fast.read_fast through the C walker. `source` is a local path (opened here; `size` is then taken
     from the file), an open file descriptor, or `read_range(offset, length)`. Raises what read_fast
     raises: a DicomFault, or Fallback/walk.Unsupported (read it with pydicom), or the reader's error."""
-    found = _read(source, size, name, check_pixels, first_read)
-    return found[0], fast.ReadStats(*found[1:])
-
-
-def read_path(path: str | os.PathLike, name: str, check_pixels: bool, first_read: int) -> header.DicomHeader:
-    """`read_native` of a local file, without the read counts: header.read_header's hot path."""
-    return _read(path, -1, name, check_pixels, first_read)[0]
-
-
-def _read(source, size: int, name: str, check_pixels: bool, first_read: int):
     if not fast._pydicom_defaults():
         raise fast.Fallback("pydicom is configured to convert values differently")
     try:
@@ -70,11 +60,22 @@ def _read(source, size: int, name: str, check_pixels: bool, first_read: int):
         )
     except walk.NotDicom:
         raise header.not_dicom_fault(name) from None
-    return (
-        fast.finish(texts, syntax, size, name, check_pixels, has_pixels, encapsulated, actual),
-        nbytes,
-        reads,
-    )
+    found = fast.finish(texts, syntax, size, name, check_pixels, has_pixels, encapsulated, actual)
+    return found, fast.ReadStats(nbytes, reads)
+
+
+def read_path(path: str | os.PathLike, name: str, check_pixels: bool, first_read: int) -> header.DicomHeader:
+    """`read_native` of a local file, without the read counts: header.read_header's hot path (the
+    same lines, one call less)."""
+    if not fast._pydicom_defaults():
+        raise fast.Fallback("pydicom is configured to convert values differently")
+    try:
+        texts, syntax, size, has_pixels, actual, encapsulated, _, _ = _walk.read(
+            path, -1, first_read, check_pixels
+        )
+    except walk.NotDicom:
+        raise header.not_dicom_fault(name) from None
+    return fast.finish(texts, syntax, size, name, check_pixels, has_pixels, encapsulated, actual)
 
 
 def meta(buf: bytes) -> walk.Meta:
