@@ -17,6 +17,7 @@ network client the parent opened: the child would share its socket.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
@@ -72,6 +73,7 @@ def _fork(fn: Callable[[T], R], share: list[T]) -> tuple[int, int, list[T]]:
     if pid == 0:  # the worker: never returns into the caller's code
         code = 1
         try:
+            gc.disable()  # a collection would write to every object of the parent: a copy of its heap
             os.close(read_end)
             data = pickle.dumps([fn(item) for item in share], protocol=pickle.HIGHEST_PROTOCOL)
             view = memoryview(data)
