@@ -53,6 +53,8 @@ def map_forked(
     bounds = [len(items) * i // n for i in range(n + 1)]
     shares = [items[bounds[i] : bounds[i + 1]] for i in range(n)]
     children: list[tuple[int, int, list[T]]] = []
+    collecting = gc.isenabled()
+    gc.disable()  # tens of thousands of results kept alive would set off full collections (10-20% here)
     try:
         for share in shares[1:]:
             children.append(_fork(fn, share))
@@ -65,6 +67,8 @@ def map_forked(
         for pid, fd, _ in children:  # only after an exception in the parent
             os.close(fd)
             _stop(pid)
+        if collecting:
+            gc.enable()
 
 
 def _fork(fn: Callable[[T], R], share: list[T]) -> tuple[int, int, list[T]]:
