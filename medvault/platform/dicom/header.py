@@ -195,12 +195,14 @@ def no_pixel_data_fault(name: str) -> DicomFault:
 
 def check_pixel_length(text: Text, name: str, actual: Callable[[], int]) -> None:
     """Native pixel data must hold Rows x Columns x SamplesPerPixel x BitsAllocated/8 x NumberOfFrames."""
-    for keyword, tag in PIXEL_TAGS.items():
-        if int_of(text(keyword)) is None:
-            raise DicomFault("missing_tag", f"{name}: pixel data without {keyword} {tag}", tag=keyword)
-    rows, cols, bits = (int_of(text(k)) for k in ("Rows", "Columns", "BitsAllocated"))
-    spp = int_of(text("SamplesPerPixel")) or 1
-    frames = int_of(text("NumberOfFrames")) or 1
+    number = _memo_int
+    rows, cols, bits = number(text("Rows")), number(text("Columns")), number(text("BitsAllocated"))
+    if rows is None or cols is None or bits is None:
+        for keyword, tag in PIXEL_TAGS.items():  # the first missing one, in this order
+            if number(text(keyword)) is None:
+                raise DicomFault("missing_tag", f"{name}: pixel data without {keyword} {tag}", tag=keyword)
+    spp = number(text("SamplesPerPixel")) or 1
+    frames = number(text("NumberOfFrames")) or 1
     expected = (rows * cols * spp * bits * frames + 7) // 8
     try:
         length = actual()
