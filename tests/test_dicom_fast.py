@@ -509,13 +509,17 @@ def test_header_built_without_init_is_a_normal_header():
 
 
 def test_repeated_values_are_cached_but_not_patient_ids(tmp_path, walker):
-    if walker == "native":
-        pytest.skip("the native walker decodes every value anew and caches none")
     first = read_header(save(dataset(), tmp_path / "a.dcm"))
     second = read_header(save(dataset(), tmp_path / "b.dcm"))  # same device, new UIDs
     assert (
         first.patient_id == second.patient_id == SECRET and first.sop_instance_uid != second.sop_instance_uid
     )
+    if walker == "native":  # one value remembered per field, never a UID or the patient's ID
+        kept = native._walk.remembered()
+        assert kept["Manufacturer"] == "Topcon" and kept["Rows"] == "32"
+        assert not {"PatientID", "SOPInstanceUID", "StudyInstanceUID", "SOPClassUID"} & set(kept)
+        assert SECRET not in kept.values() and first.sop_instance_uid not in kept.values()
+        return
     kept = [(key, value) for cache in fast._CACHES.values() for key, value in cache.items()]
     assert any(value == ("Manufacturer", "Topcon") for _, value in kept)
     assert not any(SECRET.encode() in key or SECRET in value for key, (_, value) in kept if value)

@@ -14,12 +14,13 @@
  *
  * Functions (configure() first):
  *   configure(fields, syntaxes, encodings, text_of, dictionary_sq, need_more, unsupported, not_dicom,
- *             fallback)
+ *             fallback); fields: [(tag, keyword, VR, kind code, kind, may be remembered)] sorted by tag
  *   meta(buf) -> walk.Meta's fields as a tuple              (walk.parse_preamble_and_meta)
  *   scan(buf, offset, explicit, stop_tag, wanted) -> (rows, stop row or None)   (walk.scan)
  *   read(source, size, first_read, check_pixels) -> (texts, transfer syntax, size, has pixel data,
  *        native pixel bytes or None, encapsulated, bytes read, reads)          (fast.read_fast)
  *     source: a path (opened and closed here), an open file descriptor, or read_range(offset, length).
+ *   remembered() -> {keyword: the last plain value kept for reuse}                  (for tests)
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -70,12 +71,19 @@ typedef struct {
 } Walk;
 
 /* configured by configure() */
+#define MEMO_BYTES 64
+
 typedef struct {
     uint32_t tag;
     int vr;
     int kind;
+    int memo;           /* fast.FIELDS' `cached`: never a UID (they hardly repeat) nor the patient's ID */
     PyObject *keyword;
     PyObject *kind_object;
+    /* the last plain value decoded and its bytes: the files of one device repeat most of theirs */
+    unsigned char last[MEMO_BYTES];
+    int64_t last_length;
+    PyObject *last_value;
 } Field;
 
 static Field fields[MAX_FIELDS];
@@ -667,21 +675,41 @@ static int plain_integer(const unsigned char *s, int64_t n) {
     return i == n;
 }
 
+static PyObject *decode(Walk *w, const Field *field, const unsigned char *raw, int64_t n, PyObject *encoding,
+                        int *rc, int *plain_value);
+
 /* the value `_text_of(kind, raw, encoding)` gives, as a new reference (Py_None for an empty value);
- * NULL with *rc set when it cannot */
-static PyObject *text_value(Walk *w, const Field *field, const unsigned char *raw, int64_t n, PyObject *encoding,
+ * NULL with *rc set when it cannot. A plain value is remembered per field (when the field may be). */
+static PyObject *text_value(Walk *w, Field *field, const unsigned char *raw, int64_t n, PyObject *encoding,
                             int *rc) {
     *rc = OK;
     if (n == 0) Py_RETURN_NONE;
+    int memo = field->memo && n <= MEMO_BYTES;
+    if (memo && field->last_value != NULL && field->last_length == n && memcmp(field->last, raw, (size_t)n) == 0)
+        return Py_NewRef(field->last_value);
+    int plain_value = 0;
+    PyObject *value = decode(w, field, raw, n, encoding, rc, &plain_value);
+    if (value != NULL && memo && plain_value) { /* a called-back value may depend on the character set */
+        Py_XSETREF(field->last_value, Py_NewRef(value));
+        memcpy(field->last, raw, (size_t)n);
+        field->last_length = n;
+    }
+    return value;
+}
+
+static PyObject *decode(Walk *w, const Field *field, const unsigned char *raw, int64_t n, PyObject *encoding,
+                        int *rc, int *plain_value) {
     if (field->kind == KIND_US) {
         if (n != 2) {
             w->why = "US value that is not exactly one number";
             *rc = FALLBACK;
             return NULL;
         }
+        *plain_value = 1;
         return PyUnicode_FromFormat("%u", (unsigned)u16(raw));
     }
     if (plain(raw, n)) {
+        *plain_value = 1;
         int64_t a = 0, b = n;
         if (field->kind == KIND_IS) {
             int64_t end = n;
@@ -737,7 +765,7 @@ static int decode_texts(Walk *w, const Found *found, PyObject *texts) {
     for (int i = 0; i < n_fields && rc == OK; i++) {
         if (!found->slots[i].present) continue;
         const Row *row = &found->slots[i].row;
-        const Field *field = &fields[i];
+        Field *field = &fields[i];
         if (w->explicit_vr && row->vr != field->vr && !known_un(row->vr, row->length)) {
             w->why = "a VR that differs from the dictionary";
             rc = FALLBACK;
@@ -1028,6 +1056,7 @@ static void clear_config(void) {
     for (int i = 0; i < n_fields; i++) {
         Py_CLEAR(fields[i].keyword);
         Py_CLEAR(fields[i].kind_object);
+        Py_CLEAR(fields[i].last_value);
     }
     n_fields = 0;
     charset_field = -1;
@@ -1053,10 +1082,10 @@ static PyObject *walk_configure(PyObject *self, PyObject *args) {
         unsigned long tag;
         const char *vr;
         Py_ssize_t vr_len;
-        int kind;
+        int kind, memo;
         PyObject *keyword, *kind_object;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(field_list, i), "kUy#iO", &tag, &keyword, &vr, &vr_len, &kind,
-                              &kind_object)) {
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(field_list, i), "kUy#iOp", &tag, &keyword, &vr, &vr_len, &kind,
+                              &kind_object, &memo)) {
             clear_config();
             return NULL;
         }
@@ -1067,6 +1096,9 @@ static PyObject *walk_configure(PyObject *self, PyObject *args) {
         fields[i].tag = (uint32_t)tag;
         fields[i].vr = VR(vr[0], vr[1]);
         fields[i].kind = kind;
+        fields[i].memo = memo;
+        fields[i].last_value = NULL;
+        fields[i].last_length = 0;
         fields[i].keyword = Py_NewRef(keyword);
         fields[i].kind_object = Py_NewRef(kind_object);
         if (tag == 0x00080005ul) charset_field = (int)i;
@@ -1083,7 +1115,17 @@ static PyObject *walk_configure(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *walk_remembered(PyObject *self, PyObject *unused) {
+    PyObject *out = PyDict_New();
+    for (int i = 0; out != NULL && i < n_fields; i++) {
+        if (fields[i].last_value != NULL && PyDict_SetItem(out, fields[i].keyword, fields[i].last_value) < 0)
+            Py_CLEAR(out);
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
+    {"remembered", walk_remembered, METH_NOARGS, "keyword -> the value each field remembers (for tests)."},
     {"configure", walk_configure, METH_VARARGS, "Set the wanted fields, tables, callbacks and exceptions."},
     {"meta", walk_meta, METH_VARARGS, "walk.parse_preamble_and_meta's fields as a tuple."},
     {"scan", walk_scan, METH_VARARGS, "walk.scan(buf, offset, explicit, stop_tag, wanted dict or None)."},

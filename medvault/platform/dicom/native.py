@@ -27,8 +27,8 @@ _KIND_CODES = {fast._LATIN: 0, fast._UID: 1, fast._TEXT: 2, fast._US: 3, fast._I
 if _walk is not None:
     _walk.configure(
         [
-            (tag, keyword, vr, _KIND_CODES[kind], kind)
-            for tag, (keyword, vr, kind, _) in sorted(fast.FIELDS.items())
+            (tag, keyword, vr, _KIND_CODES[kind], kind, cached)
+            for tag, (keyword, vr, kind, cached) in sorted(fast.FIELDS.items())
         ],
         dict(fast.SYNTAXES),
         dict(fast.ENCODINGS),
