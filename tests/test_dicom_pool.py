@@ -18,33 +18,53 @@ from medvault.platform.stores.local import LocalStore
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 
-def _no_children_left() -> bool:
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
+@pytest.fixture
+def forked(monkeypatch) -> list[int]:
+    """The pids of the workers the pool forks in this test."""
+    pids: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    return pids
 
 
-def test_forked_results_are_the_loops_in_order():
+def _reaped(pids: list[int]) -> bool:
+    """Every one of these workers has ended and been waited for (no zombie, none still running)."""
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue
+        return False
+    return bool(pids)
+
+
+def test_forked_results_are_the_loops_in_order(forked):
     items = list(range(1000))
     parent = os.getpid()
     got = pool.map_forked(lambda i: (i * i, os.getpid()), items, workers=3, threshold=0)
     assert [v for v, _ in got] == [i * i for i in items]
     pids = {pid for _, pid in got}
     assert parent in pids and len(pids) == 3  # the parent reads a share too
-    assert _no_children_left() and gc.isenabled()  # paused during the batch only
+    assert _reaped(forked) and len(forked) == 2 and gc.isenabled()  # paused during the batch only
 
 
-def test_small_batches_stay_in_process():
+def test_small_batches_stay_in_process(forked):
     parent = os.getpid()
     assert {pid for pid in pool.map_forked(lambda _: os.getpid(), range(100), workers=4)} == {parent}
     assert pool.map_forked(lambda i: i, [], threshold=0) == []
     assert pool.map_forked(lambda i: i, [7], workers=4, threshold=0) == [7]
+    assert forked == []
 
 
 @pytest.mark.parametrize("how", ["signal", "exception", "exit"])
-def test_a_failing_worker_loses_no_file(how):
+def test_a_failing_worker_loses_no_file(how, forked):
     parent = os.getpid()
 
     def fn(i: int) -> int:
@@ -58,10 +78,10 @@ def test_a_failing_worker_loses_no_file(how):
         return i + 1
 
     assert pool.map_forked(fn, range(1000), workers=2, threshold=0) == list(range(1, 1001))
-    assert _no_children_left()
+    assert _reaped(forked)
 
 
-def test_an_exception_in_the_parent_stops_the_workers():
+def test_an_exception_in_the_parent_stops_the_workers(forked):
     parent = os.getpid()
 
     def fn(i: int) -> int:
@@ -71,7 +91,7 @@ def test_an_exception_in_the_parent_stops_the_workers():
 
     with pytest.raises(KeyError):
         pool.map_forked(fn, range(1000), workers=3, threshold=0)
-    assert _no_children_left() and gc.isenabled()
+    assert _reaped(forked) and len(forked) == 2 and gc.isenabled()
 
 
 def test_the_dicom_step_parses_a_local_lake_on_every_core(tmp_path, monkeypatch):
