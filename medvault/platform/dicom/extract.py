@@ -1,9 +1,9 @@
 """Headers of many DICOM files into a DataFrame, and the `dicom.instances` (site, date) slice.
 
-Header reads are CPU-bound and cheap with the native walker (native.py: ~10 us a file on one core). A
+Header reads are CPU-bound and cheap with the native walker (native.py: ~8 us a file on one core). A
 batch of at least pool.FORK_THRESHOLD files is read on every core by forked workers (pool.py), which
 start in milliseconds with everything imported; smaller batches are a plain loop, which is faster than
-any fork. Workers send back each header as a tuple (a tenth of the cost of a dict to unpickle).
+any fork. Workers send back each header as a tuple of its values, cheaper to pickle than a dict.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ the elements (walk.py) and decodes the wanted values exactly as pydicom's str(va
 applies header.py's own rules (`clean`, `int_of`, `date_of`, faults). Whatever it cannot reproduce
 exactly (other character sets, odd VRs, values pydicom would coerce, elements pydicom would read past
 the pixel data) raises `Fallback`: fall back to pydicom, never return a value pydicom would not.
+
+This is the reference of the native walker (native.py, _walk.c), which follows the same rules in C and
+calls `_text_of` back for values that are not plain ASCII; read_header uses this one where the C
+extension was not built.
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ from the file (values may identify a patient).
 
 Two readers give the same values and faults: the fast path (one small ranged read, the elements walked,
 two dozen values decoded: native.py's C walker where it was built, else fast.py's) and pydicom
-(`_read_with_pydicom`, the reference), which reads whatever the fast path does not handle exactly. Both build the header with `header_from` and raise the faults
-below, so the two cannot drift apart in what they do with a value.
+(`_read_with_pydicom`, the reference), which reads whatever the fast path does not handle exactly. Both
+build the header with `header_from` and raise the faults below, so the two cannot drift apart in what
+they do with a value.
 """
 
 from __future__ import annotations
