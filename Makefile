@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(MEDVAULT_HOME)/dagster
 
 .PHONY: install demo test lint format dev run rules-check bench clean system-deps
 
-$(BIN)/medvault: pyproject.toml
+$(BIN)/medvault: pyproject.toml setup.py medvault/platform/dicom/_walk.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[platform,agent,test]'

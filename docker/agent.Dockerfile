@@ -17,6 +17,7 @@ WORKDIR /src
 # pyproject.toml names README.md as the readme and LICENSE is its license file: the build needs both.
 COPY pyproject.toml README.md LICENSE ./
 COPY medvault/ medvault/
+# setup.py (the C extension of the DICOM header walker, which the agent never uses) is not copied.
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install ".[agent]"
 
 FROM python:3.11-slim

@@ -1,5 +1,6 @@
-"""The fast header path (walk.py, fast.py) against the pydicom reader it replaces: same values and faults,
-or a fallback to pydicom, never a third outcome; and it reads only the header."""
+"""The fast header path against the pydicom reader it replaces: same values and faults, or a fallback to
+pydicom, never a third outcome; and it reads only the header. Every test runs twice: on the native walker
+(native.py, the C extension _walk) and on the pure-Python one (walk.py, fast.py)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from medvault.platform.dicom import fast, header, walk
+from medvault.platform.dicom import fast, header, native, walk
 from medvault.platform.dicom.header import DicomFault, read_header, read_header_ranged
 from medvault.synth.dicom_files import dicom_bytes
 from medvault.synth.pacs import PacsSite
@@ -39,6 +40,20 @@ pytestmark = pytest.mark.filterwarnings("ignore")  # pydicom warns on the odd fi
 
 OP_8BIT = "1.2.840.10008.5.1.4.1.1.77.1.5.1"
 SECRET = "PAT-SECRET-0042"
+
+
+@pytest.fixture(autouse=True, params=["native", "python"])
+def walker(request, monkeypatch) -> str:
+    """The walker read_header, read_header_ranged and `read_fast` below use in this test."""
+    if request.param == "native" and not native.LOADED:
+        pytest.skip("the native walker was not built (test_dicom_native.py fails on that)")
+    monkeypatch.setattr(native, "ENABLED", request.param == "native")
+    return request.param
+
+
+def read_fast(*args, **kwargs):
+    """fast.read_fast, or its native twin when this test runs on the native walker."""
+    return (native.read_native if native.ENABLED else fast.read_fast)(*args, **kwargs)
 
 
 class Reader:
@@ -70,7 +85,7 @@ def outcome(call):
 
 def fast_outcome(data: bytes, check_pixels: bool, name: str = "f.dcm"):
     reader = Reader(data)
-    out = outcome(lambda: fast.read_fast(reader, len(data), name, check_pixels=check_pixels)[0])
+    out = outcome(lambda: read_fast(reader, len(data), name, check_pixels=check_pixels)[0])
     return out, reader
 
 
@@ -274,7 +289,7 @@ def test_header_that_fits_is_one_read(tmp_path):
     for check_pixels in (False, True):
         got, reader = fast_outcome(data, check_pixels)
         assert got[0] == "ok" and reader.calls == [(0, fast.FIRST_READ)]
-    _, stats = fast.read_fast(Reader(data), len(data), "f", check_pixels=True)
+    _, stats = read_fast(Reader(data), len(data), "f", check_pixels=True)
     assert (stats.reads, stats.bytes_read) == (1, fast.FIRST_READ)
 
 
@@ -286,7 +301,7 @@ def test_header_larger_than_the_first_read(tmp_path, private_bytes):
     data = path.read_bytes()
     for check_pixels in (False, True):
         assert agrees(path, check_pixels) == "fast"
-        _, stats = fast.read_fast(Reader(data), len(data), "f", check_pixels=check_pixels)
+        _, stats = read_fast(Reader(data), len(data), "f", check_pixels=check_pixels)
         assert stats.reads == 2
         assert stats.bytes_read <= 2 * header_size(data) or stats.bytes_read == len(data)
 
@@ -298,7 +313,7 @@ def test_many_elements_beyond_the_first_read_stay_within_twice_the_header(tmp_pa
         block.add_new(i, "OB", bytes([i]) * 3000)  # 720 KB of small elements
     data = save(ds, tmp_path / "many.dcm").read_bytes()
     assert agrees(tmp_path / "many.dcm", True) == "fast"
-    _, stats = fast.read_fast(Reader(data), len(data), "f", check_pixels=True)
+    _, stats = read_fast(Reader(data), len(data), "f", check_pixels=True)
     assert stats.reads <= 6 and stats.bytes_read <= 2 * header_size(data)
 
 
@@ -308,14 +323,15 @@ def test_file_shorter_than_the_first_read_is_read_whole(tmp_path):
     assert got[0] == "ok" and reader.calls == [(0, len(data))]
 
 
-def test_read_header_opens_the_file_once(tmp_path, monkeypatch):
+def test_read_header_opens_the_file_once(tmp_path, monkeypatch, walker):
     path = save(dataset(), tmp_path / "once.dcm")
     opened = []
     real_os_open, real_open = os.open, builtins.open
     monkeypatch.setattr(os, "open", lambda *a, **k: opened.append("os") or real_os_open(*a, **k))
     monkeypatch.setattr(builtins, "open", lambda *a, **k: opened.append("open") or real_open(*a, **k))
     h = read_header(path, check_pixels=True)
-    assert opened == ["os"] and h.institution == "Clínica Óptica"
+    # the native walker opens the file in C, once (reads counted in test_dicom_native.py)
+    assert opened == ([] if walker == "native" else ["os"]) and h.institution == "Clínica Óptica"
 
 
 def test_read_header_ranged(tmp_path):
@@ -492,12 +508,18 @@ def test_header_built_without_init_is_a_normal_header():
         built.modality = "CT"
 
 
-def test_repeated_values_are_cached_but_not_patient_ids(tmp_path):
+def test_repeated_values_are_cached_but_not_patient_ids(tmp_path, walker):
     first = read_header(save(dataset(), tmp_path / "a.dcm"))
     second = read_header(save(dataset(), tmp_path / "b.dcm"))  # same device, new UIDs
     assert (
         first.patient_id == second.patient_id == SECRET and first.sop_instance_uid != second.sop_instance_uid
     )
+    if walker == "native":  # one value remembered per field, never a UID or the patient's ID
+        kept = native._walk.remembered()
+        assert kept["Manufacturer"] == "Topcon" and kept["Rows"] == "32"
+        assert not {"PatientID", "SOPInstanceUID", "StudyInstanceUID", "SOPClassUID"} & set(kept)
+        assert SECRET not in kept.values() and first.sop_instance_uid not in kept.values()
+        return
     kept = [(key, value) for cache in fast._CACHES.values() for key, value in cache.items()]
     assert any(value == ("Manufacturer", "Topcon") for _, value in kept)
     assert not any(SECRET.encode() in key or SECRET in value for key, (_, value) in kept if value)

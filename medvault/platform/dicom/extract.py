@@ -1,25 +1,22 @@
 """Headers of many DICOM files into a DataFrame, and the `dicom.instances` (site, date) slice.
 
-Header reads are CPU-bound, but the fast path (fast.py) makes them cheap: a plain loop turns ~8,000
-files/s into rows on one core here. A pool's spawned workers (forking a threaded Dagster process is
-unsafe) take ~1.5 s to start, since importing this package imports pandas, and the parent still
-unpickles every row: measured on 2 cores, a 2-worker pool was slower up to 10,000 files and only matched
-the loop at 30,000. So only batches beyond that (backfills, on machines with more cores) use a pool.
+Header reads are CPU-bound and cheap with the native walker (native.py: ~8 us a file on one core). A
+batch of at least pool.FORK_THRESHOLD files is read on every core by forked workers (pool.py), which
+start in milliseconds with everything imported; smaller batches are a plain loop, which is faster than
+any fork. Workers send back each header as a tuple of its values, cheaper to pickle than a dict.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from medvault.platform.dicom.header import DicomFault, read_header
+from medvault.platform.dicom import pool
+from medvault.platform.dicom.header import FIELD_NAMES, DicomFault, read_header
 from medvault.platform.warehouse import transaction
 
 # the system and table of DICOM files in the ledger (the rules' `format: dicom` source)
@@ -93,26 +90,21 @@ COLUMN_DOCS: dict[str, str] = {
 _INT_COLUMNS = [c for c, t in COLUMNS.items() if t in ("INTEGER", "BIGINT")]
 _NOT_NULL = {"sop_instance_uid", "study_uid", "series_uid", "sop_class_uid", "_sha256", "_source_key"}
 
-PROCESS_THRESHOLD = 30_000  # files; below this a plain loop is faster than starting workers (see above)
-MAX_WORKERS = 8
-
 FileItem = tuple[str, str, Path]  # (sha256, source key, local path)
 
 
-def _one(item: FileItem, check_pixels: bool = False) -> tuple[dict | None, tuple | None]:
-    sha256, key, path = item
+def _one(item: FileItem, check_pixels: bool = False) -> tuple[tuple | None, tuple | None]:
+    """(the header's values in FIELD_NAMES order, None) or (None, the fault's code, message and tag)."""
+    _sha256, key, path = item
     try:
-        row = read_header(path, check_pixels=check_pixels, name=key.rsplit("/", 1)[-1]).as_dict()
+        return read_header(path, check_pixels=check_pixels, name=key.rsplit("/", 1)[-1]).as_tuple(), None
     except DicomFault as fault:
         return None, (fault.code, fault.message, fault.tag)
     except Exception as exc:  # never let one file kill the batch
         return None, ("unreadable", f"{key}: {type(exc).__name__}", None)
-    row["_sha256"] = sha256
-    row["_source_key"] = key
-    return row, None
 
 
-def _one_checked(item: FileItem) -> tuple[dict | None, tuple | None]:
+def _one_checked(item: FileItem) -> tuple[tuple | None, tuple | None]:
     return _one(item, True)
 
 
@@ -130,27 +122,22 @@ def extract_rows(
     *,
     check_pixels: bool = False,
     workers: int | None = None,
-    threshold: int = PROCESS_THRESHOLD,
+    threshold: int = pool.FORK_THRESHOLD,
 ) -> tuple[pd.DataFrame, list[tuple[str, str, DicomFault]]]:
     """Read every file's header: (DataFrame of good headers, [(sha256, key, DicomFault)] of bad files).
 
-    Uses a process pool of `workers` (default: CPUs, at most MAX_WORKERS) when there are more than
-    `threshold` files and more than one worker; otherwise a plain loop. Output order follows input order.
-    """
+    On `workers` forked processes (default: every core) when there are at least `threshold` files,
+    otherwise in a plain loop. Output order follows input order."""
     items = [(s, k, Path(p)) for s, k, p in files]
     fn = _one_checked if check_pixels else _one
-    n_workers = workers or min(os.cpu_count() or 1, MAX_WORKERS)
-    if len(items) > threshold and n_workers > 1:
-        ctx = multiprocessing.get_context("spawn")
-        chunk = max(1, min(64, len(items) // (n_workers * 4)))
-        with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
-            results = list(pool.map(fn, items, chunksize=chunk))
-    else:
-        results = [fn(item) for item in items]
+    results = pool.map_forked(fn, items, workers=workers, threshold=threshold)
     rows: list[dict] = []
     faults: list[tuple[str, str, DicomFault]] = []
-    for (sha256, key, _), (row, fault) in zip(items, results, strict=True):
-        if row is not None:
+    for (sha256, key, _), (values, fault) in zip(items, results, strict=True):
+        if values is not None:
+            row = dict(zip(FIELD_NAMES, values, strict=True))
+            row["_sha256"] = sha256
+            row["_source_key"] = key
             rows.append(row)
         else:
             faults.append((sha256, key, DicomFault(*fault)))

@@ -6,6 +6,10 @@ the elements (walk.py) and decodes the wanted values exactly as pydicom's str(va
 applies header.py's own rules (`clean`, `int_of`, `date_of`, faults). Whatever it cannot reproduce
 exactly (other character sets, odd VRs, values pydicom would coerce, elements pydicom would read past
 the pixel data) raises `Fallback`: fall back to pydicom, never return a value pydicom would not.
+
+This is the reference of the native walker (native.py, _walk.c), which follows the same rules in C and
+calls `_text_of` back for values that are not plain ASCII; read_header uses this one where the C
+extension was not built.
 """
 
 from __future__ import annotations
@@ -85,7 +89,7 @@ FIELDS = {
 }
 FIELDS[tag_for_keyword("PatientID")] = (*FIELDS[tag_for_keyword("PatientID")][:3], False)
 _WANTED = wanted(FIELDS)
-_CHARSET, _ROWS, _COLUMNS = 0x00080005, 0x00280010, 0x00280011
+_CHARSET = 0x00080005
 _FLOAT_PIXELS = (0x7FE00008, 0x7FE00009)  # pydicom's stop_before_pixels stops at these too
 _PIXEL_VRS = (b"OB", b"OW")
 _IMPLICIT_LE = "1.2.840.10008.1.2"
@@ -204,14 +208,32 @@ def _from_buffer(
         elif check_pixels:
             actual = _pixel_extent(pixels, explicit, encapsulated, size, buf, read_range, stats)
 
-    text = _texts(buf, found, explicit).get
+    texts = _texts(buf, found, explicit)
+    return finish(
+        texts, meta.transfer_syntax, size, name, check_pixels, pixels is not None, encapsulated, actual
+    )
+
+
+def finish(
+    texts: dict[str, str | None],
+    transfer_syntax: str | None,
+    size: int,
+    name: str,
+    check_pixels: bool,
+    has_pixels: bool,
+    encapsulated: bool,
+    actual: int | None,
+) -> header.DicomHeader:
+    """header.py's rules on the walked values (keyword -> text, a key for every element found): the
+    faults and the header. Shared by this walker and the native one (native.py)."""
+    text = texts.get
     header.check_required(text, name)
-    if check_pixels and pixels is not None:
+    if check_pixels and has_pixels:
         if not encapsulated:
             header.check_pixel_length(text, name, lambda: actual)
-    elif check_pixels and _ROWS in found and _COLUMNS in found:
+    elif check_pixels and "Rows" in texts and "Columns" in texts:
         raise header.no_pixel_data_fault(name)
-    return header.header_from(text, meta.transfer_syntax, size)
+    return header.header_from(text, transfer_syntax, size)
 
 
 def _check_encoding(buf: bytes, pos: int, size: int, explicit: bool) -> None:

@@ -12,10 +12,11 @@ empty files; truncated pixel data loads without error):
 Any other read failure is `unreadable`. Fault messages name the file and the tag, never a value read
 from the file (values may identify a patient).
 
-Two readers give the same values and faults: the fast path (fast.py: one small ranged read, the elements
-walked, two dozen values decoded) and pydicom (`_read_with_pydicom`, the reference), which reads whatever
-the fast path does not handle exactly. Both build the header with `header_from` and raise the faults
-below, so the two cannot drift apart in what they do with a value.
+Two readers give the same values and faults: the fast path (one small ranged read, the elements walked,
+two dozen values decoded: native.py's C walker where it was built, else fast.py's) and pydicom
+(`_read_with_pydicom`, the reference), which reads whatever the fast path does not handle exactly. Both
+build the header with `header_from` and raise the faults below, so the two cannot drift apart in what
+they do with a value.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from io import BytesIO
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -101,8 +103,13 @@ class DicomHeader:
         # what dataclasses.asdict gives for these flat fields, at a fifteenth of its cost (it deep-copies)
         return {name: getattr(self, name) for name in _FIELD_NAMES}
 
+    def as_tuple(self) -> tuple:
+        """The values in FIELD_NAMES order (what a pool worker sends back: cheap to pickle)."""
+        return _values(self)
 
-_FIELD_NAMES = tuple(f.name for f in fields(DicomHeader))
+
+FIELD_NAMES = _FIELD_NAMES = tuple(f.name for f in fields(DicomHeader))
+_values = attrgetter(*_FIELD_NAMES)
 
 
 Text = Callable[[str], "str | None"]  # keyword -> the value as `_text` gives it
@@ -189,12 +196,14 @@ def no_pixel_data_fault(name: str) -> DicomFault:
 
 def check_pixel_length(text: Text, name: str, actual: Callable[[], int]) -> None:
     """Native pixel data must hold Rows x Columns x SamplesPerPixel x BitsAllocated/8 x NumberOfFrames."""
-    for keyword, tag in PIXEL_TAGS.items():
-        if int_of(text(keyword)) is None:
-            raise DicomFault("missing_tag", f"{name}: pixel data without {keyword} {tag}", tag=keyword)
-    rows, cols, bits = (int_of(text(k)) for k in ("Rows", "Columns", "BitsAllocated"))
-    spp = int_of(text("SamplesPerPixel")) or 1
-    frames = int_of(text("NumberOfFrames")) or 1
+    number = _memo_int
+    rows, cols, bits = number(text("Rows")), number(text("Columns")), number(text("BitsAllocated"))
+    if rows is None or cols is None or bits is None:
+        for keyword, tag in PIXEL_TAGS.items():  # the first missing one, in this order
+            if number(text(keyword)) is None:
+                raise DicomFault("missing_tag", f"{name}: pixel data without {keyword} {tag}", tag=keyword)
+    spp = number(text("SamplesPerPixel")) or 1
+    frames = number(text("NumberOfFrames")) or 1
     expected = (rows * cols * spp * bits * frames + 7) // 8
     try:
         length = actual()
@@ -214,26 +223,27 @@ def check_pixel_length(text: Text, name: str, actual: Callable[[], int]) -> None
 
 
 def header_from(text: Text, transfer_syntax: str | None, file_size: int) -> DicomHeader:
+    number, day = _memo_int, _memo_date
     return _new_header(
         text("SOPInstanceUID"),
         text("StudyInstanceUID"),
         text("SeriesInstanceUID"),
         text("SOPClassUID"),
         text("Modality"),
-        int_of(text("SeriesNumber")),
-        int_of(text("InstanceNumber")),
+        number(text("SeriesNumber")),
+        number(text("InstanceNumber")),
         text("ImageLaterality") or text("Laterality"),
-        date_of(text("StudyDate")),
+        day(text("StudyDate")),
         text("StudyTime"),
         text("StationName"),
         text("Manufacturer"),
         text("ManufacturerModelName"),
         text("InstitutionName"),
         text("InstitutionalDepartmentName"),
-        int_of(text("Rows")),
-        int_of(text("Columns")),
-        int_of(text("BitsAllocated")),
-        int_of(text("NumberOfFrames")) or 1,
+        number(text("Rows")),
+        number(text("Columns")),
+        number(text("BitsAllocated")),
+        number(text("NumberOfFrames")) or 1,
         transfer_syntax,
         text("BodyPartExamined"),
         text("AccessionNumber"),
@@ -241,6 +251,26 @@ def header_from(text: Text, transfer_syntax: str | None, file_size: int) -> Dico
         text("PatientID"),
         file_size,
     )
+
+
+def _memoized(convert: Callable[[str | None], Any], size: int = 4096) -> Callable[[str | None], Any]:
+    """`convert` remembered for the last few thousand texts: numbers and dates repeat from file to file
+    (rows, bits, series, the study's date), and parsing them was a tenth of a native header read."""
+    memo: dict[str | None, Any] = {None: None}
+
+    def remembered(text: str | None) -> Any:
+        value = memo.get(text, memo)  # the memo itself: not seen yet
+        if value is memo:
+            if len(memo) >= size:
+                memo.clear()
+                memo[None] = None
+            value = memo[text] = convert(text)
+        return value
+
+    return remembered
+
+
+_memo_int, _memo_date = _memoized(int_of), _memoized(date_of)
 
 
 def _new_header(*values: Any) -> DicomHeader:
@@ -269,6 +299,11 @@ def read_header(
     The fast path reads the first LOCAL_FIRST_READ bytes (more for a larger header) through one open
     file; whatever it does not handle goes to pydicom, which gives the same values and faults, slower."""
     name = name or str(Path(path))  # messages name the dropped file, not a server path
+    if native.ENABLED:  # the C walker opens, reads and walks the file itself
+        try:
+            return native.read_path(path, name, check_pixels, LOCAL_FIRST_READ)
+        except _FAST_PATH_ERRORS:
+            return _read_with_pydicom(path, check_pixels=check_pixels, name=name)
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except OSError:
@@ -298,8 +333,9 @@ def read_header_ranged(
     """`read_header` for an object in a remote store read by `read_range(offset, length)`: usually a
     64 KB ranged read. The fallback to pydicom needs the whole object: `fetch_all()` (a local copy) when
     given, else one read of all `size` bytes."""
+    read_fast = native.read_native if native.ENABLED else fast.read_fast
     try:
-        return fast.read_fast(read_range, size, name, check_pixels=check_pixels)[0]
+        return read_fast(read_range, size, name, check_pixels=check_pixels)[0]
     except _FAST_PATH_ERRORS[1:]:  # not OSError: a failing store fails the read, as it would pydicom's
         pass
     if fetch_all is not None:
@@ -378,4 +414,4 @@ def _from_pydicom(
     return header_from(text, transfer_syntax, file_size())
 
 
-from medvault.platform.dicom import fast  # noqa: E402  (fast.py builds on the definitions above)
+from medvault.platform.dicom import fast, native  # noqa: E402  (they build on the definitions above)

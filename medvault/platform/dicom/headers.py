@@ -12,6 +12,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+from medvault.platform.dicom import pool
 from medvault.platform.dicom.extra import ExtraTag, read_extra
 from medvault.platform.dicom.header import DicomFault, read_header, read_header_ranged
 from medvault.platform.stores.base import ObjectStore, join_key
@@ -51,6 +52,21 @@ def parse_stored(store: ObjectStore, key: str, name: str, extras: tuple[ExtraTag
     except Exception as exc:
         return {"fault": {"code": "unreadable", "message": f"{name}: {type(exc).__name__}", "tag": None}}
     return {"row": {k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()}}
+
+
+def parse_stored_many(
+    store: ObjectStore, items: list[tuple[str, str]], extras: tuple[ExtraTag, ...] = ()
+) -> list[dict]:
+    """`parse_stored` of each (key, name), in order: on every core for a local lake (forked workers,
+    pool.py; with extra tags, which pydicom reads at ~30x the cost of a native header read, from a tenth
+    of the batch size), one by one over a remote store (a forked worker would share the parent's
+    network client)."""
+    if isinstance(store, LocalStore):
+        threshold = pool.FORK_THRESHOLD // 10 if extras else pool.FORK_THRESHOLD
+        return pool.map_forked(
+            lambda item: parse(store.local_path(item[0]), item[1], extras), items, threshold=threshold
+        )
+    return [parse_stored(store, key, name, extras) for key, name in items]
 
 
 def covers(parsed: dict, extras: tuple[ExtraTag, ...]) -> bool:

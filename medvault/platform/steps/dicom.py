@@ -23,7 +23,7 @@ from medvault.platform.dicom.extract import (
     instances_on_other_dates,
     write_instances,
 )
-from medvault.platform.dicom.headers import HeaderStore, covers, parse_stored
+from medvault.platform.dicom.headers import HeaderStore, covers, parse_stored_many
 from medvault.platform.dicom.tables import write_series_and_studies
 from medvault.platform.ledger import FileEntry, Ledger, LoadRecord
 from medvault.platform.results import CheckOutcome, StepResult, TableResult
@@ -59,9 +59,14 @@ def _headers(ctx: StepContext, entries: list[FileEntry]) -> dict[str, dict]:
     site, date = ctx.partition
     extras = ctx.rules.dicom_tags
     saved = HeaderStore(ctx.lake).load(site, date)
+    missing: dict[str, FileEntry] = {}  # by content: the first file of each content not covered
     for entry in entries:
-        if entry.sha256 not in saved or not covers(saved[entry.sha256], extras):
-            saved[entry.sha256] = parse_stored(ctx.lake, entry.raw_path, entry.name, extras)
+        if entry.sha256 not in missing and (
+            entry.sha256 not in saved or not covers(saved[entry.sha256], extras)
+        ):
+            missing[entry.sha256] = entry
+    parsed = parse_stored_many(ctx.lake, [(e.raw_path, e.name) for e in missing.values()], extras)
+    saved.update(zip(missing, parsed, strict=True))
     return saved
 
 
