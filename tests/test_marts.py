@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from medvault.platform.rules import RulesError, load_rules
-from medvault.platform.steps import marts, vault
+from medvault.platform.steps import bridge, marts, pit, vault
 from medvault.platform.steps.context import checked_rules
 from medvault.platform.steps.stage import stage_table
 from medvault.platform.warehouse.db import Warehouse
@@ -59,7 +59,8 @@ TABLES = {
 
 
 def _load(tmp_path: Path, rules, day: str, files: dict[str, str], site: str = SITE):
-    """Drop the PACS extracts, receive, stage, load the vault and build every mart."""
+    """Drop the PACS extracts, receive, stage, load the vault, build the PIT and bridge tables and every
+    mart."""
     folder = tmp_path / "drops" / site / day
     folder.mkdir(parents=True, exist_ok=True)
     for table, text in files.items():
@@ -71,7 +72,10 @@ def _load(tmp_path: Path, rules, day: str, files: dict[str, str], site: str = SI
         for table in files:
             stage_table(ctx, con, "harmony_pacs", table)
     vault.run(ctx, {o.name for o in ctx.vault.fed()})
-    return marts.run(step_context(tmp_path, rules, None, None, run_id="marts-1"))
+    job = step_context(tmp_path, rules, None, None, run_id="marts-1")
+    pit.run(job)  # as marts_job does: the PIT and bridge tables the marts read, then the marts
+    bridge.run(job)
+    return marts.run(job)
 
 
 def _rows(tmp_path: Path, sql: str) -> list[tuple]:

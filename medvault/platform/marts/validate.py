@@ -14,6 +14,7 @@ from medvault.platform.marts.inputs import ensure_inputs, known_inputs
 from medvault.platform.marts.models import build_order
 from medvault.platform.rules.models import Rules
 from medvault.platform.vault.model import VaultModel
+from medvault.platform.vault.pit import pits
 from medvault.platform.warehouse import quote_ident
 
 _WHOLE_NUMBERS = {
@@ -69,11 +70,19 @@ def _bind(rules: Rules, model: VaultModel) -> Bound:
     if not rules.marts:
         return out
     known = known_inputs(model, rules.marts)
+    pit_tables = {f"vault.{p.name}" for p in pits(model)}
     for mart in rules.marts:
         for table in mart.inputs:
             if table not in known:
                 out.problems.append(
                     f"{_where(rules, mart.path)}: inputs: {table} is not a table of the vault model, dicom or marts"
+                )
+            elif table in pit_tables and not model.ghosts:
+                # a PIT points at a satellite's ghost row where a key has no version: without ghost
+                # records that pointer is NULL and an inner join from the PIT drops the key
+                out.problems.append(
+                    f"{_where(rules, mart.path)}: inputs: {table}: a mart reads the PIT tables with "
+                    "ghost_records: true (rules/vault)"
                 )
     if out.problems:
         return out
