@@ -2,8 +2,9 @@
 
 A mart is rebuilt whole (CREATE OR REPLACE ... AS its SELECT) or, for the sites (or, by month, the
 (site, month) pairs) whose data changed, by deleting and inserting those rows (marts/incremental.py),
-in one transaction: a reader sees the old rows or the new ones. Its checks then run over the new table; each returns one row whose `passed`
-column decides, its other columns become the check's figures.
+in one transaction: a reader sees the old rows or the new ones. Its checks then run over the new
+table; each returns one row whose `passed` column decides, its other columns become the check's
+figures.
 """
 
 from __future__ import annotations
