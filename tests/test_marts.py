@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from medvault.platform.rules import RulesError, load_rules
-from medvault.platform.steps import marts, vault
+from medvault.platform.steps import bridge, marts, pit, vault
 from medvault.platform.steps.context import checked_rules
 from medvault.platform.steps.stage import stage_table
 from medvault.platform.warehouse.db import Warehouse
@@ -59,7 +59,8 @@ TABLES = {
 
 
 def _load(tmp_path: Path, rules, day: str, files: dict[str, str], site: str = SITE):
-    """Drop the PACS extracts, receive, stage, load the vault and build every mart."""
+    """Drop the PACS extracts, receive, stage, load the vault, build the PIT and bridge tables and every
+    mart."""
     folder = tmp_path / "drops" / site / day
     folder.mkdir(parents=True, exist_ok=True)
     for table, text in files.items():
@@ -71,7 +72,10 @@ def _load(tmp_path: Path, rules, day: str, files: dict[str, str], site: str = SI
         for table in files:
             stage_table(ctx, con, "harmony_pacs", table)
     vault.run(ctx, {o.name for o in ctx.vault.fed()})
-    return marts.run(step_context(tmp_path, rules, None, None, run_id="marts-1"))
+    job = step_context(tmp_path, rules, None, None, run_id="marts-1")
+    pit.run(job)  # as marts_job does: the PIT and bridge tables the marts read, then the marts
+    bridge.run(job)
+    return marts.run(job)
 
 
 def _rows(tmp_path: Path, sql: str) -> list[tuple]:
@@ -298,15 +302,17 @@ def _contents(tmp_path: Path, rules) -> dict[str, list]:
 
 
 def test_a_new_partition_rebuilds_only_its_sites_rows(tmp_path: Path):
-    """Incremental rebuilds: a load at one site rebuilds the `rebuild: by_site` marts for that site only,
-    nothing loaded rebuilds nothing, and the result equals a whole rebuild."""
+    """Incremental rebuilds: a load at one site rebuilds the `rebuild: by_site` marts for that site only
+    (and the `by_month` ones for that site's months), nothing loaded rebuilds nothing, and the result
+    equals a whole rebuild."""
     rules = load_rules(ROOT / "rules")
     first = _load(tmp_path, rules, "2026-03-02", TABLES)
     assert {t.metadata["rebuild"] for t in first.tables} == {"full"}
     other = "kestrel_imaging"
     second = _load(tmp_path, rules, "2026-03-02", TABLES, site=other)
     modes = {t.table[1]: (t.metadata["rebuild"], t.metadata["sites_rebuilt"]) for t in second.tables}
-    assert modes["examinations_per_month"] == ("by_site", [other])
+    assert modes["station_names"] == ("by_site", [other])
+    assert modes["examinations_per_month"] == ("by_month", [other]), "its months at that site"
     assert modes["series_per_device"] == ("by_site", [other]), "through display_names, rebuilt by site too"
     assert modes["dim_date"] == ("full", "all") and modes["no_data_days"] == ("full", "all")
     assert {s for (s,) in _rows(tmp_path, "SELECT DISTINCT site FROM marts.examinations_per_month")} == {
@@ -315,7 +321,7 @@ def test_a_new_partition_rebuilds_only_its_sites_rows(tmp_path: Path):
     }
     third = marts.run(step_context(tmp_path, rules, None, None))
     unchanged = {t.table[1] for t in third.tables if t.metadata["rebuild"] == "unchanged"}
-    assert unchanged == {m.name for m in rules.marts if m.rebuild == "by_site"}
+    assert unchanged == {m.name for m in rules.marts if m.rebuild in ("by_site", "by_month")}
     assert all(c.passed for c in third.checks)
     incremental = _contents(tmp_path, rules)
     with Warehouse(tmp_path / "w.duckdb").connect() as con:

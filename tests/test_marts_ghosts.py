@@ -1,6 +1,8 @@
-"""Ghost records change no mart: the demo's marts (and bridges) built from a vault with ghost records
-are the ones built from the same staged data without them, with rows whose business keys are missing
-planted in every extract that feeds a link."""
+"""Ghost records change no mart, and the star read through the PIT tables gives today's rows: on the
+demo's staged data, with rows whose business keys are missing planted in every extract that feeds a
+link, the marts (and bridges) built with ghost records are the ones built without them, and the star's
+dims and facts, which read the PITs (with ghost records only), give what their __current versions
+(tests/star_current/) give."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from medvault.platform.marts.functions import register_functions
 from medvault.platform.rules import load_rules
 from medvault.platform.steps import bridge, marts, pit
 from medvault.platform.vault import hashing
@@ -22,6 +25,7 @@ from medvault.platform.warehouse.db import Warehouse
 from tests.helpers import REPO_RULES, demo_run, step_context
 
 SITES, DAYS, SEED = 2, 2, 7
+STAR_CURRENT = Path(__file__).parent / "star_current"  # the star marts as they read __current views
 
 # staged rows copied into a new partition with their keys changed: (table, replaced columns)
 PLANTED = {
@@ -64,9 +68,13 @@ def _plant(con) -> tuple[str, str]:
     return site, day.isoformat()
 
 
+def _reads_pit(mart) -> bool:
+    return any(i.startswith("vault.pit_") for i in mart.inputs)
+
+
 def _build(root: Path, name: str, rules) -> None:
     """Reload the vault of the copied warehouse from staging in date order, then PITs, bridges and
-    marts, whole."""
+    marts, whole (without ghost records, the marts that do not read the PITs)."""
     model = compile_vault(rules)
     with Warehouse(root / name).connect() as con:
         for schema in ("vault", "marts"):
@@ -82,16 +90,29 @@ def _build(root: Path, name: str, rules) -> None:
     ctx = step_context(root, rules, None, None, warehouse=name)
     for step in (pit, bridge):
         assert step.run(ctx).failures == []
-    result = marts.run(ctx)
+    names = None if rules.vault.ghost_records else {m.name for m in rules.marts if not _reads_pit(m)}
+    result = marts.run(ctx, names)
     assert result.failures == []
     failed = [(c.table[1], c.name) for c in result.checks if not c.passed]
     assert failed == [], f"{name}: checks failed {failed}"
 
 
 def _contents(root: Path, name: str, rules) -> dict[str, list]:
+    """Rows of each mart built, of each star mart's __current version (`current:<name>`), of each
+    bridge."""
     model = compile_vault(rules)
+    secret = step_context(root, rules, None, None).settings.pseudonym_secret()
     with Warehouse(root / name).connect(read_only=True) as con:
-        out = {m.name: con.execute(f"SELECT * FROM marts.{m.name}").fetchall() for m in rules.marts}
+        register_functions(con, secret)
+        built = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'"
+            ).fetchall()
+        ]
+        out = {m: con.execute(f"SELECT * FROM marts.{m}").fetchall() for m in built}
+        for path in sorted(STAR_CURRENT.glob("*.sql")):
+            out[f"current:{path.stem}"] = con.execute(path.read_text()).fetchall()
         for b in bridges(model):
             out[b.name] = con.execute(
                 f"SELECT * EXCLUDE (built_load_ts) FROM {table_name(b.name)}"
@@ -99,8 +120,19 @@ def _contents(root: Path, name: str, rules) -> dict[str, list]:
     return {k: sorted(v, key=str) for k, v in out.items()}
 
 
+def _zero_ends(con, rules) -> dict[str, int]:
+    return {
+        link.name: con.execute(
+            f"SELECT count(*) FROM {table_name(link.name)} WHERE "
+            + " OR ".join(f"{end_column(e)} = ?" for e in link.ends()),
+            [hashing.ZERO_KEY] * len(link.ends()),
+        ).fetchone()[0]
+        for link in rules.vault.links.values()
+    }
+
+
 @pytest.mark.slow
-def test_ghost_records_change_no_mart(tmp_path: Path):
+def test_ghost_records_change_no_mart_and_the_star_through_the_pits_gives_todays_rows(tmp_path: Path):
     rules = load_rules(REPO_RULES)
     assert rules.vault.ghost_records, "on by default"
     off = replace(rules, vault=replace(rules.vault, ghost_records=False))
@@ -116,17 +148,11 @@ def test_ghost_records_change_no_mart(tmp_path: Path):
     _build(tmp_path, "on.duckdb", rules)
     _build(tmp_path, "off.duckdb", off)
 
-    # the planted rows took the zero key: links point at it, hubs and satellites hold one ghost row
+    # the planted rows took the zero key: links point at it, every hub holds one ghost row
     model = compile_vault(rules)
+    ghost = "SELECT count(*) FROM {} WHERE record_source = 'SYSTEM'"
     with Warehouse(tmp_path / "on.duckdb").connect(read_only=True) as con:
-        zero_ends = {
-            link.name: con.execute(
-                f"SELECT count(*) FROM {table_name(link.name)} WHERE "
-                + " OR ".join(f"{end_column(e)} = ?" for e in link.ends()),
-                [hashing.ZERO_KEY] * len(link.ends()),
-            ).fetchone()[0]
-            for link in rules.vault.links.values()
-        }
+        zero_ends = _zero_ends(con, rules)
         assert {n for n, c in zero_ends.items() if c} >= {
             "link_person_event",
             "link_order_study",
@@ -141,22 +167,17 @@ def test_ghost_records_change_no_mart(tmp_path: Path):
             "link_laborder_test",
             "link_event_condition",
         }, zero_ends
-        hubs = [o.name for o in model.objects.values() if o.kind == "hub"]
-        ghosts = {
-            h: con.execute(f"SELECT count(*) FROM {table_name(h)} WHERE record_source = 'SYSTEM'").fetchone()[
-                0
-            ]
-            for h in hubs
-        }
-        assert set(ghosts.values()) == {1}
+        hubs = [table_name(o.name) for o in model.objects.values() if o.kind == "hub"]
+        assert {con.execute(ghost.format(h)).fetchone()[0] for h in hubs} == {1}
     with Warehouse(tmp_path / "off.duckdb").connect(read_only=True) as con:
-        assert (
-            con.execute("SELECT count(*) FROM vault.hub_person WHERE record_source = 'SYSTEM'").fetchone()[0]
-            == 0
-        )
+        assert con.execute(ghost.format("vault.hub_person")).fetchone()[0] == 0
 
     on, without = _contents(tmp_path, "on.duckdb", rules), _contents(tmp_path, "off.duckdb", off)
-    assert sorted(on) == sorted(without)
-    differ = [name for name in on if on[name] != without[name]]
-    assert differ == [], f"marts or bridges that ghost records change: {differ}"
+    star = {m.name for m in rules.marts if _reads_pit(m)}
+    assert star == {p.stem for p in STAR_CURRENT.glob("*.sql")}, "each star mart reading a PIT has its oracle"
+    assert set(on) - set(without) == star, "without ghost records only the PIT readers are not built"
+    differ = [name for name in without if on[name] != without[name]]
+    assert differ == [], f"marts, bridges or star oracles that ghost records change: {differ}"
+    through_pits = [name for name in sorted(star) if on[name] != on[f"current:{name}"]]
+    assert through_pits == [], f"star marts whose rows through the PITs are not today's: {through_pits}"
     assert all(on[m.name] for m in rules.marts if m.name != "no_data_days"), "every mart has rows"

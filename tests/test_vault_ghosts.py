@@ -332,3 +332,17 @@ def test_a_bridge_walks_real_keys_only():
                 == 2
             )
     assert built[True] == built[False] and len(built[True]) == 1
+
+
+def test_rules_check_refuses_a_mart_reading_a_pit_without_ghost_records(tmp_path: Path):
+    """The star reads the PITs with inner joins to the satellites; without ghost rows to point at, a key
+    without a version would drop out, so `rules check` says what the mart needs."""
+    from medvault.platform.marts.validate import mart_problems
+
+    rules = load_rules(_rules_with(tmp_path, "model.yaml", "ghost_records: true", "ghost_records: false"))
+    problems = mart_problems(rules, compile_vault(rules))
+    assert (
+        "rules/marts/dim_patient.sql: inputs: vault.pit_person: a mart reads the PIT tables with "
+        "ghost_records: true (rules/vault)"
+    ) in problems
+    assert mart_problems(load_rules(REPO / "rules"), compile_vault(load_rules(REPO / "rules"))) == []

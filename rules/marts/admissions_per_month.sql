@@ -4,7 +4,8 @@ description: >-
   and longest length of stay (days) of those admissions, from each admission's dates in force now.
 grain: [site, month_start]
 owner: clinical analytics
-rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
+rebuild: by_month  # only the months of the admissions a load wrote are rebuilt (docs/marts.md)
+month: {column: month_start, source: vault.sat_event_admissions_date.admission_date}
 inputs: [vault.hub_event, vault.sat_event_admissions_date__current]
 columns:
   site: site code

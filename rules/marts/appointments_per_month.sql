@@ -5,7 +5,8 @@ description: >-
   booking to appointment in days.
 grain: [site, month_start]
 owner: hospital operations
-rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
+rebuild: by_month  # only the months of the appointments a load wrote are rebuilt (docs/marts.md)
+month: {column: month_start, source: vault.sat_event_appointment_details.scheduled_at}
 inputs: [vault.hub_event, vault.sat_event_appointment_details__current]
 columns:
   site: site code

@@ -4,7 +4,8 @@ description: >-
   and mean amount.
 grain: [site, month_start, currency]
 owner: hospital operations
-rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
+rebuild: by_month  # only the months of the bills a load wrote are rebuilt (docs/marts.md)
+month: {column: month_start, source: vault.sat_event_bill_details.created_at}
 inputs: [vault.hub_event, vault.sat_event_bill_details__current]
 columns:
   site: site code

@@ -2,11 +2,11 @@
 description: >-
   Patients, pseudonymous by construction: a keyed code (HMAC-SHA256 of the site and the patient's key
   with MEDVAULT_PSEUDONYM_KEY, the function pseudonym()), the age band and sex; no name, identifier,
-  birth date or postcode.
+  birth date or postcode. Sex and age as of the snapshot: the patient's newest PIT row.
 grain: [patient_key]
 owner: data engineering
 rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
-inputs: [vault.hub_person, vault.sat_person_registration_details__current, vault.sat_person_demographic_details__current]
+inputs: [vault.hub_person, vault.pit_person, vault.sat_person_registration_details__history, vault.sat_person_demographic_details__history]
 columns:
   patient_key: the patient's pseudonym (32 hex digits of HMAC-SHA256 over site and patient key)
   site: site code
@@ -21,14 +21,24 @@ checks:
              AND (SELECT count(DISTINCT patient_key) FROM marts.dim_patient) = (SELECT n FROM persons) AS passed,
              (SELECT count(*) FROM marts.dim_patient) AS patients
 */
-SELECT pseudonym(p.site, p.person_id) AS patient_key, p.site,
-       coalesce(r.sex, CASE d.sex WHEN 1 THEN 'M' WHEN 2 THEN 'F' WHEN 9 THEN 'U' END) AS sex,
-       CASE WHEN d.age_in_years IS NULL THEN NULL
-            WHEN d.age_in_years >= 90 THEN '90+'
-            ELSE CAST(d.age_in_years // 10 * 10 AS VARCHAR) || '-' || CAST(d.age_in_years // 10 * 10 + 9 AS VARCHAR) END
+WITH person AS (
+    -- registration and demographics as of the snapshot: the newest PIT row, both satellites joined on
+    -- equality (one a patient lacks is its ghost row, NULL payload)
+    SELECT p.hk_person, r.sex AS registered_sex, d.sex AS smr01_sex, d.age_in_years
+    FROM vault.pit_person p
+    JOIN vault.sat_person_registration_details__history r
+      ON r.hk_person = p.sat_person_registration_details_hk AND r.effective_ts = p.sat_person_registration_details_ts
+    JOIN vault.sat_person_demographic_details__history d
+      ON d.hk_person = p.sat_person_demographic_details_hk AND d.effective_ts = p.sat_person_demographic_details_ts
+    QUALIFY row_number() OVER (PARTITION BY p.hk_person ORDER BY p.as_of DESC) = 1
+)
+SELECT pseudonym(h.site, h.person_id) AS patient_key, h.site,
+       coalesce(s.registered_sex, CASE s.smr01_sex WHEN 1 THEN 'M' WHEN 2 THEN 'F' WHEN 9 THEN 'U' END) AS sex,
+       CASE WHEN s.age_in_years IS NULL THEN NULL
+            WHEN s.age_in_years >= 90 THEN '90+'
+            ELSE CAST(s.age_in_years // 10 * 10 AS VARCHAR) || '-' || CAST(s.age_in_years // 10 * 10 + 9 AS VARCHAR) END
            AS age_band
-FROM vault.hub_person p
-LEFT JOIN vault.sat_person_registration_details__current r ON r.hk_person = p.hk_person
-LEFT JOIN vault.sat_person_demographic_details__current d ON d.hk_person = p.hk_person
-WHERE NOT is_ghost(p.hk_person)
-ORDER BY p.site, patient_key
+FROM vault.hub_person h
+LEFT JOIN person s ON s.hk_person = h.hk_person
+WHERE NOT is_ghost(h.hk_person)
+ORDER BY h.site, patient_key

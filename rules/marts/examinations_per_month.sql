@@ -6,7 +6,8 @@ description: >-
   are the cross-site merge.
 grain: [site, month_start]
 owner: imaging analytics
-rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
+rebuild: by_month  # only the months of the orders a load wrote are rebuilt (docs/marts.md)
+month: {column: month_start, source: vault.sat_event_order_details.created_at}
 inputs: [vault.hub_event, vault.sat_event_order_details__current]
 columns:
   site: site code

@@ -5,7 +5,8 @@ description: >-
   resulted, in the satellite's history).
 grain: [site, month_start]
 owner: hospital operations
-rebuild: by_site   # a site's rows depend on its own data only: rebuilt for the sites that changed
+rebuild: by_month  # only the months of the lab orders a load wrote are rebuilt (docs/marts.md)
+month: {column: month_start, source: vault.sat_event_laborder_details.ordered_at}
 inputs: [vault.hub_event, vault.sat_event_laborder_details__current, vault.sat_event_laborder_details__history]
 columns:
   site: site code

@@ -4,7 +4,7 @@ rebuilds (marts/incremental.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import duckdb
 
@@ -44,11 +44,32 @@ class MartLedger:
         ).fetchall()
         return {r[0] for r in rows}
 
+    def partitions_loaded_since(self, target: str, started_at: datetime) -> list[tuple[str, date]]:
+        """The (site, date) partitions the vault loaded into `target` ("vault.sat_x") since `started_at`:
+        a by-month rebuild looks at that satellite's rows of these partitions (marts/months.py)."""
+        return self.con.execute(
+            "SELECT DISTINCT site, date FROM ops.load_audit WHERE step = 'vault' AND target = ? "
+            "AND recorded_at >= ? AND site IS NOT NULL ORDER BY site, date",
+            [target, started_at],
+        ).fetchall()
+
     def known_sites(self) -> set[str]:
         return {r[0] for r in self.con.execute("SELECT DISTINCT site FROM ops.file_manifest").fetchall()}
 
-    def record(self, mart: str, fingerprint: str, mode: str, sites, started_at: datetime, run_id) -> None:
+    def record(
+        self, mart: str, fingerprint: str, mode: str, sites, started_at: datetime, run_id, months=None
+    ) -> None:
+        """`months`: the "<site> <YYYY-MM>" rebuilt by a by-month build."""
         self.con.execute(
-            "INSERT INTO ops.mart_builds (mart, fingerprint, mode, sites, run_id, started_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [mart, fingerprint, mode, sorted(sites) if sites is not None else None, run_id, started_at],
+            "INSERT INTO ops.mart_builds (mart, fingerprint, mode, sites, run_id, started_at, months) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                mart,
+                fingerprint,
+                mode,
+                sorted(sites) if sites is not None else None,
+                run_id,
+                started_at,
+                sorted(months) if months is not None else None,
+            ],
         )

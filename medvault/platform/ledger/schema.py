@@ -8,7 +8,7 @@
   vault knew already, rows that took a ghost record's zero key, run, time);
 - `pipeline`, `pipeline_file`, `pipeline_file_dicom`, `pipeline_file_events`: seed 004's delivery tracking
   (see `pipeline.py`);
-- `mart_builds`: each build of a mart (full, by site or unchanged), for incremental rebuilds;
+- `mart_builds`: each build of a mart (full, by site, by month or unchanged), for incremental rebuilds;
 - `staged_exports`: up to which stage load each staged slice's Parquet copy is written (`exports.py`);
 - `drops_per_day` (a view, the one part of `ops` the marts may read: LEDGER_VIEWS): files per site and
   drop day, for seed 000's "no data" report.
@@ -150,7 +150,7 @@ CREATE TABLE IF NOT EXISTS ops.pipeline_file_events (
     run_id      VARCHAR,
     changed_at  TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
--- each build of a mart: how (full, by_site, unchanged), which sites, from which rules (marts/incremental.py)
+-- each build of a mart: how (full, by_site, by_month, unchanged), which sites (and months), from which rules
 CREATE TABLE IF NOT EXISTS ops.mart_builds (
     mart        VARCHAR NOT NULL,
     fingerprint VARCHAR NOT NULL,
@@ -168,6 +168,8 @@ CREATE TABLE IF NOT EXISTS ops.staged_exports (
     staged_at   TIMESTAMP NOT NULL,
     exported_at TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
+-- a by-month build's (site, month) pairs, "<site> <YYYY-MM>" (warehouses made before get the column)
+ALTER TABLE ops.mart_builds ADD COLUMN IF NOT EXISTS months VARCHAR[];
 CREATE VIEW IF NOT EXISTS ops.drops_per_day AS
     SELECT site, date, count(*) AS files,
            count(*) FILTER (WHERE status = 'loaded') AS loaded,

@@ -1,9 +1,10 @@
 """Build one mart (its SQL as a table of schema `marts`) and compute its checks, in the engine.
 
-A mart is rebuilt whole (CREATE OR REPLACE ... AS its SELECT) or, for the sites whose data changed, by
-deleting and inserting those sites' rows (marts/incremental.py), in one transaction: a reader sees the
-old rows or the new ones. Its checks then run over the new table; each returns one row whose `passed`
-column decides, its other columns become the check's figures.
+A mart is rebuilt whole (CREATE OR REPLACE ... AS its SELECT) or, for the sites (or, by month, the
+(site, month) pairs) whose data changed, by deleting and inserting those rows (marts/incremental.py),
+in one transaction: a reader sees the old rows or the new ones. Its checks then run over the new
+table; each returns one row whose `passed` column decides, its other columns become the check's
+figures.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from medvault.platform.warehouse import quote_ident, row_count, transaction
 PREVIEW_ROWS = 20
 
 
-def build_mart(con, mart: MartDef, sites: frozenset[str] | None = None) -> int:
-    """(Re)build the mart's table, whole or (`sites`) only those sites' rows, and return its rows; joins
-    the caller's transaction if one is open."""
+def build_mart(con, mart: MartDef, sites: frozenset[str] | None = None, months=None) -> int:
+    """(Re)build the mart's table, whole, or (`sites`) only those sites' rows, or (`months`, a by-month
+    mart) those (site, month) pairs' rows and the `sites`' rows; return its rows. Joins the caller's
+    transaction if one is open."""
     table = f"marts.{quote_ident(mart.name)}"
     with transaction(con):
-        if sites is None:
+        if months is not None:
+            _rebuild_months(con, mart, table, sites or frozenset(), months)
+        elif sites is None:
             con.execute(f"CREATE OR REPLACE TABLE {table} AS {mart.sql}")
         elif sites:
             chosen = sorted(sites)
@@ -33,6 +37,24 @@ def build_mart(con, mart: MartDef, sites: frozenset[str] | None = None) -> int:
                 [chosen],
             )
     return row_count(con, "marts", mart.name)
+
+
+def _rebuild_months(con, mart: MartDef, table: str, sites, months) -> None:
+    """Delete and insert the rows of the (site, month) pairs and of the whole `sites`: rows of any other
+    month are neither deleted nor written."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _mart_months AS SELECT unnest(?::VARCHAR[]) AS site, unnest(?::DATE[]) AS month",
+        [[s for s, _ in months], [m for _, m in months]],
+    )
+    month = f"CAST(date_trunc('month', r.{quote_ident(mart.month.column)}) AS DATE)"
+    chosen = (
+        "(r.site IN (SELECT unnest(?::VARCHAR[])) OR EXISTS (SELECT 1 FROM _mart_months a "
+        f"WHERE a.site = r.site AND a.month IS NOT DISTINCT FROM {month}))"
+    )
+    whole = sorted(sites)
+    con.execute(f"DELETE FROM {table} r WHERE {chosen}", [whole])
+    con.execute(f"INSERT INTO {table} SELECT r.* FROM ({mart.sql}) r WHERE {chosen}", [whole])
+    con.execute("DROP TABLE _mart_months")
 
 
 def mart_sites(con, mart: MartDef) -> set[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 SCHEMA = "marts"
-REBUILDS = ("full", "by_site")
+REBUILDS = ("full", "by_site", "by_month")
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,24 @@ class MartCheck:
     sql: str
     description: str = ""
     warn: bool = False  # a failed check warns (the mart is kept) instead of failing the step
+
+
+@dataclass(frozen=True)
+class MonthRule:
+    """A `rebuild: by_month` mart's month: its output `column` (a day or a month's first day) is the
+    month of `source` (`vault.<satellite>.<column>`) of the key a row stands for, so the months a load
+    can change are those of the keys it wrote to that satellite (marts/months.py)."""
+
+    column: str
+    source: str
+
+    @property
+    def satellite(self) -> str:
+        return self.source.split(".")[1]
+
+    @property
+    def source_column(self) -> str:
+        return self.source.split(".")[2]
 
 
 @dataclass(frozen=True)
@@ -35,6 +53,7 @@ class MartDef:
     path: str = ""
     counts: tuple[str, ...] = ()  # count columns suppressed below the small-count threshold when published
     rebuild: str = "full"  # "by_site": a site's rows depend on that site's data only (marts/incremental.py)
+    month: MonthRule | None = None  # "by_month": which column is the month, and of what
 
     @property
     def table(self) -> str:

@@ -13,7 +13,8 @@ from medvault.platform.marts.functions import register_functions
 from medvault.platform.marts.inputs import ensure_inputs, known_inputs
 from medvault.platform.marts.models import build_order
 from medvault.platform.rules.models import Rules
-from medvault.platform.vault.model import VaultModel
+from medvault.platform.vault.model import HISTORISED, VaultModel
+from medvault.platform.vault.pit import pits
 from medvault.platform.warehouse import quote_ident
 
 _WHOLE_NUMBERS = {
@@ -69,11 +70,19 @@ def _bind(rules: Rules, model: VaultModel) -> Bound:
     if not rules.marts:
         return out
     known = known_inputs(model, rules.marts)
+    pit_tables = {f"vault.{p.name}" for p in pits(model)}
     for mart in rules.marts:
         for table in mart.inputs:
             if table not in known:
                 out.problems.append(
                     f"{_where(rules, mart.path)}: inputs: {table} is not a table of the vault model, dicom or marts"
+                )
+            elif table in pit_tables and not model.ghosts:
+                # a PIT points at a satellite's ghost row where a key has no version: without ghost
+                # records that pointer is NULL and an inner join from the PIT drops the key
+                out.problems.append(
+                    f"{_where(rules, mart.path)}: inputs: {table}: a mart reads the PIT tables with "
+                    "ghost_records: true (rules/vault)"
                 )
     if out.problems:
         return out
@@ -83,9 +92,32 @@ def _bind(rules: Rules, model: VaultModel) -> Bound:
         ensure_inputs(con, model)
         for mart in build_order(rules.marts):
             _bind_mart(con, mart, _where(rules, mart.path), out)
+            if mart.month is not None:
+                _check_month(mart, model, out.columns.get(mart.name), _where(rules, mart.path), out)
     finally:
         con.close()
     return out
+
+
+_DATES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE")
+
+
+def _check_month(mart, model: VaultModel, columns, where: str, out: Bound) -> None:
+    """A by-month mart's month column is a date, and its source a date column of a historised
+    satellite of the model."""
+    rule = mart.month
+    types = dict(columns or ())
+    if columns is not None and types.get(rule.column) not in _DATES:
+        out.problems.append(f"{where}: month.column: {rule.column!r} is {types.get(rule.column)}, not a date")
+    obj = model.objects.get(rule.satellite)
+    if obj is None or obj.kind not in HISTORISED:
+        out.problems.append(f"{where}: month.source: {rule.satellite} is not a satellite of the vault model")
+    elif dict(obj.columns).get(rule.source_column) not in _DATES:
+        found = dict(obj.columns).get(rule.source_column)
+        out.problems.append(
+            f"{where}: month.source: {rule.satellite}.{rule.source_column} is "
+            f"{'no column' if found is None else found}, not a date column"
+        )
 
 
 def _bind_mart(con, mart, where: str, out: Bound) -> None:
@@ -99,8 +131,8 @@ def _bind_mart(con, mart, where: str, out: Bound) -> None:
     for column in sorted(set(mart.columns) - {c for c, _ in cols}):
         out.problems.append(f"{where}: columns.{column}: the SQL returns no such column")
     types = dict(cols)
-    if mart.rebuild == "by_site" and "site" not in types:
-        out.problems.append(f"{where}: rebuild: by_site needs a site column in what the SQL returns")
+    if mart.rebuild in ("by_site", "by_month") and "site" not in types:
+        out.problems.append(f"{where}: rebuild: {mart.rebuild} needs a site column in what the SQL returns")
     for column in mart.counts:
         if column not in types:
             out.problems.append(f"{where}: counts: the SQL returns no column {column!r}")

@@ -26,13 +26,25 @@ from pathlib import Path
 import yaml
 
 from medvault.platform.ledger.schema import LEDGER_VIEWS
-from medvault.platform.marts.models import REBUILDS, SCHEMA, MartCheck, MartDef
+from medvault.platform.marts.models import REBUILDS, SCHEMA, MartCheck, MartDef, MonthRule
 from medvault.platform.rules.reading import Ctx
 from medvault.platform.warehouse.parse import select_reads
 
 ZONES = ("vault", "dicom", "marts", "ops")  # ops: only the ledger's views for marts (LEDGER_VIEWS)
 _INPUT = re.compile(r"^(vault|dicom|marts|ops)\.[a-z][a-z0-9_]*$")
-HEADER_KEYS = {"name", "description", "grain", "owner", "inputs", "columns", "counts", "rebuild", "checks"}
+HEADER_KEYS = {
+    "name",
+    "description",
+    "grain",
+    "owner",
+    "inputs",
+    "columns",
+    "counts",
+    "rebuild",
+    "month",
+    "checks",
+}
+_SOURCE = re.compile(r"^vault\.[a-z][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
 
 
 def split_header(text: str) -> tuple[str | None, str]:
@@ -73,6 +85,44 @@ def _checks(ctx: Ctx, raw, reads_ok: set[str]) -> tuple[MartCheck, ...]:
         description = ctx.text(item, "description", where, required=False, default="")
         out.append(MartCheck(name, sql.strip().rstrip(";"), description, bool(warn)))
     return tuple(out)
+
+
+def _month(ctx: Ctx, raw, rebuild: str, grain: tuple[str, ...], inputs: tuple[str, ...]) -> MonthRule | None:
+    """`month: {column, source}` of a `rebuild: by_month` mart. Its rows may depend only on the hubs,
+    the reference tables and the month's satellite, whose changes are the ones a by-month rebuild
+    follows (marts/months.py)."""
+    if raw is None:
+        if rebuild == "by_month":
+            ctx.fail(
+                "month",
+                "rebuild: by_month needs month: {column: <grain column>, source: vault.<satellite>.<column>}",
+            )
+        return None
+    item = ctx.mapping(raw, "month")
+    ctx.unknown(item, {"column", "source"}, "month")
+    column, source = ctx.text(item, "column", "month"), ctx.text(item, "source", "month")
+    if rebuild != "by_month":
+        ctx.fail("month", f"only a rebuild: by_month mart names its month (this one is {rebuild})")
+    if column is not None and column not in grain:
+        ctx.fail("month.column", f"{column!r} is not a column of the grain")
+    if source is not None and not _SOURCE.match(source):
+        ctx.fail("month.source", f"{source!r} must be vault.<satellite>.<column>")
+    if column is None or source is None or not _SOURCE.match(source):
+        return None
+    rule = MonthRule(column, source)
+    own = {f"vault.{rule.satellite}{view}" for view in ("", "__current", "__history")}
+    if not own & set(inputs):
+        ctx.fail(
+            "month.source", f"the mart does not read vault.{rule.satellite} (or its __current, __history)"
+        )
+    for table in inputs:
+        if table not in own and not table.startswith(("vault.hub_", "vault.ref_")):
+            ctx.fail(
+                "inputs",
+                f"{table}: a rebuild: by_month mart follows the changes of vault.{rule.satellite} alone, so it "
+                "reads only hubs, reference tables and that satellite (or use rebuild: by_site)",
+            )
+    return rule
 
 
 def load_mart(path: Path, root: Path, problems: list[str]) -> MartDef | None:
@@ -120,11 +170,13 @@ def load_mart(path: Path, root: Path, problems: list[str]) -> MartDef | None:
     rebuild = ctx.text(data, "rebuild", "", required=False, default="full")
     if rebuild not in REBUILDS:
         ctx.fail("rebuild", f"{rebuild!r} must be one of {', '.join(REBUILDS)}")
+    grain = _strings(ctx, data.get("grain"), "grain")
+    month = _month(ctx, data.get("month"), rebuild or "full", grain, inputs)
     return MartDef(
         name=name,
         sql=sql,
         description=description or "",
-        grain=_strings(ctx, data.get("grain"), "grain"),
+        grain=grain,
         inputs=inputs,
         owner=ctx.text(data, "owner", "", required=False, default="") or "",
         columns={str(k): str(v) for k, v in columns.items()},
@@ -132,6 +184,7 @@ def load_mart(path: Path, root: Path, problems: list[str]) -> MartDef | None:
         path=str(path),
         counts=_strings(ctx, data.get("counts"), "counts"),
         rebuild=rebuild if rebuild in REBUILDS else "full",
+        month=month,
     )
 
 
