@@ -233,3 +233,23 @@ def test_the_site_agent_imports_nothing_of_the_central_platform():
         if bad:
             offenders.append(f"{name}: {bad}")
     assert offenders == []
+
+
+CONFLICT = re.compile(r"^(<{7} |>{7} |={7}$)", re.M)
+
+
+def test_no_merge_conflict_markers_are_committed():
+    """A merge left half-resolved shows as lines of seven < or > (or =) at a line's start, in any text file."""
+    root = PACKAGE.parent
+    suffixes = {".py", ".md", ".sql", ".yaml", ".yml", ".toml", ".c", ".json", ".html", ".txt", ".cfg"}
+    offenders = []
+    for path in sorted(root.rglob("*")):
+        if any(part.startswith(".") for part in path.relative_to(root).parts) or not path.is_file():
+            continue
+        if path.suffix in suffixes or path.name in ("Makefile", "Dockerfile"):
+            text = path.read_text(errors="replace")
+            offenders += [
+                f"{path.relative_to(root)}:{text[: m.start()].count(chr(10)) + 1}"
+                for m in CONFLICT.finditer(text)
+            ]
+    assert offenders == []
