@@ -10,13 +10,22 @@ in the same run, on the same rows:
     against the target, one statement per table (the vault loader before the hashed batch);
   - row by row: one INSERT per row after a lookup, as seed 002's loader does, on a 5,000-row sample.
 
-Usage: python benchmarks/vault_load.py [--rows 1000000] [--history 10000000]
+The peer, when given (`--automatedv DIR`): AutomateDV, the most used open-source DV2.0 loader (a dbt
+package), loading the same rows into its hub, link and satellite on the same DuckDB, in the same run.
+DIR is a dbt project prepared as docs/performance.md says (AutomateDV and dbt-utils unpacked under
+DIR/dbt_packages, dbt-core and dbt-duckdb in DIR/venv); nothing of it is in this repository, so `make
+bench` runs without it. Its figure is the sum of dbt's execution times of the three models (dbt's own
+start-up left out).
+
+Usage: python benchmarks/vault_load.py [--rows 1000000] [--history 10000000] [--automatedv DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import tempfile
 import time
 from datetime import date, datetime
@@ -191,6 +200,26 @@ def row_by_row_load(con, day: date, sample: int) -> float:
     return time.perf_counter() - started
 
 
+PEER_MODELS = ("hub_patient", "link_patient_encounter", "sat_patient_details")
+
+
+def automatedv_load(project: Path, rows: int, day: date, delta: bool) -> dict[str, float]:
+    """One `dbt run` of the AutomateDV peer (its raw batch and stage, then hub, link and satellite);
+    seconds per model from dbt's run_results.json."""
+    dbt = project / "venv" / "bin" / "dbt"
+    variables = json.dumps({"n_rows": rows, "delta": int(delta), "load_date": day.isoformat()})
+    subprocess.run(
+        [str(dbt), "run", "--vars", variables, "--select", "raw", "stage", *PEER_MODELS],
+        cwd=project,
+        env={**os.environ, "DBT_PROFILES_DIR": str(project)},
+        check=True,
+        capture_output=True,
+    )
+    results = json.loads((project / "target" / "run_results.json").read_text())["results"]
+    times = {r["unique_id"].rsplit(".", 1)[1]: r["execution_time"] for r in results}
+    return {m: times[m] for m in PEER_MODELS}
+
+
 def counts(con) -> dict:
     return {t: con.execute(f"SELECT count(*) FROM vault.{t}").fetchone()[0] for t in TARGETS}
 
@@ -202,6 +231,7 @@ def main() -> None:
         "--history", type=int, default=10_000_000, help="satellite rows before the last delta"
     )
     parser.add_argument("--sample", type=int, default=5_000, help="rows for the row-by-row loader")
+    parser.add_argument("--automatedv", type=Path, help="the AutomateDV peer's prepared dbt project")
     args = parser.parse_args()
     d1, d2 = date(2024, 1, 1), date(2024, 1, 2)
     figures = {}
@@ -243,6 +273,18 @@ def main() -> None:
         con.close()
         print(f"medvault         10% delta into a satellite of {history:,} rows: {big_delta:6.2f} s")
 
+    peer = None
+    if args.automatedv:
+        (args.automatedv / "dvpeer.duckdb").unlink(missing_ok=True)
+        first = automatedv_load(args.automatedv, args.rows, d1, delta=False)
+        delta = automatedv_load(args.automatedv, args.rows, d2, delta=True)
+        peer = {"first": sum(first.values()), "delta": sum(delta.values())}
+        shown = ", ".join(f"{m.split('_')[0]} {first[m]:.2f}/{delta[m]:.2f}" for m in PEER_MODELS)
+        print(
+            f"AutomateDV       first load {peer['first']:6.2f} s; 10% delta {peer['delta']:6.2f} s "
+            f"(first/delta per model: {shown})"
+        )
+
     mv, naive = figures["medvault"], figures["naive set-based"]
     out = [
         ("vault_first_load", args.rows / mv["first"], "rows/s", naive["first"] / mv["first"]),
@@ -255,6 +297,16 @@ def main() -> None:
             (args.rows / mv["first"]) / rbr_rate,
         ),
     ]
+    if peer:
+        out += [
+            (
+                "vault_first_load_vs_automatedv",
+                args.rows / mv["first"],
+                "rows/s",
+                peer["first"] / mv["first"],
+            ),
+            ("vault_delta_vs_automatedv", args.rows / mv["delta"], "rows/s", peer["delta"] / mv["delta"]),
+        ]
     print(
         "ratios: first load and delta against the naive set-based loader (higher is faster); long history"
         " against the small delta (1.0 = cost follows the batch); row by row against seed 002's loader"
