@@ -3,6 +3,7 @@ its materializations, its check results, and the same warehouse as one run per p
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -115,3 +116,14 @@ def test_one_bad_partition_fails_alone_and_the_run_names_it(tmp_path: Path):
         assert failure.user_failure_data.metadata["failed_partitions"].value == ["2026-03-02|not_registered"]
         done = instance.get_materialized_partitions(dg.AssetKey(["staging", "harmony_pacs__studies"]))
     assert done == {"2026-03-02|aurora_eye", "2026-03-03|aurora_eye"}
+
+
+def test_keys_are_checked_and_each_runs_once():
+    from medvault.assets.backfill import _parsed
+
+    keys = ["2026-03-02|aurora_eye", "2026-03-02|aurora_eye", "2026-03-03|kestrel_imaging"]
+    assert _parsed(keys) == [("aurora_eye", "2026-03-02"), ("kestrel_imaging", "2026-03-03")]
+    with pytest.raises(dg.Failure, match=re.escape("partition key: 2026-02-30|aurora_eye")):
+        _parsed(["2026-02-30|aurora_eye"])
+    with pytest.raises(dg.Failure, match=re.escape("partition key: aurora_eye")):
+        _parsed(["aurora_eye"])

@@ -41,6 +41,7 @@ class BackfillBatchConfig(dg.Config):
 
 
 def _parsed(keys: list[str]) -> list[tuple[str, str]]:
+    """(site, date) of every key, each once, in the given order; a key that is not one fails the run."""
     parsed, bad = [], []
     for key in keys:
         try:
@@ -48,7 +49,11 @@ def _parsed(keys: list[str]) -> list[tuple[str, str]]:
         except ValueError:
             bad.append(key)
             continue
-        (parsed if is_valid_site(site) and is_valid_date(date) else bad).append((site, date))
+        if is_valid_site(site) and is_valid_date(date):
+            parsed.append((site, date))
+        else:
+            bad.append(key)
+    parsed = list(dict.fromkeys(parsed))  # a key named twice runs once
     if bad:
         raise dg.Failure(
             f"not a '<YYYY-MM-DD>|<site>' partition key: {', '.join(map(str, bad[:5]))}"
@@ -72,9 +77,10 @@ def build_backfill_job(load_asset: dg.AssetsDefinition) -> dg.JobDefinition:
         failed: dict[str, str] = {}  # partition key -> what failed
         sites = set(context.instance.get_dynamic_partitions(SITE_PARTITIONS.name))
         low, high = partition_range(medvault.settings.start_date, datetime.now(UTC).date())
-        for site, date in _parsed(config.partitions):
+        settle = None if config.settle_seconds < 0 else config.settle_seconds
+        partitions = _parsed(config.partitions)
+        for site, date in partitions:
             key = partition_key(site, date)
-            settle = None if config.settle_seconds < 0 else config.settle_seconds
             problems = []
             if site not in sites:
                 failed[str(key)] = f"site {site} is not a site partition (`medvault sites list`)"
@@ -94,11 +100,11 @@ def build_backfill_job(load_asset: dg.AssetsDefinition) -> dg.JobDefinition:
             if problems:
                 failed[str(key)] = "; ".join(problems)
                 context.log.error(f"{key} failed: {failed[str(key)]}")
-        done = len(config.partitions) - len(failed)
+        done = len(partitions) - len(failed)
         if failed:
             shown = "; ".join(f"{k}: {why}" for k, why in list(failed.items())[:5])
             raise dg.Failure(
-                f"{len(failed)} of {len(config.partitions)} partition(s) failed, the others were loaded: {shown}",
+                f"{len(failed)} of {len(partitions)} partition(s) failed, the others were loaded: {shown}",
                 metadata=metadata({"partitions_done": done, "failed": failed, FAILED_KEYS: list(failed)}),
             )
         yield dg.Output(None, metadata={"partitions_done": done})
