@@ -1,6 +1,9 @@
 """Vault load throughput: 1,000,000 staged rows into one hub, one link and one satellite (first load),
 a delta of the same extract with 10% of the patients changed, then the same delta into a satellite
-that already holds many rows (cost should follow the batch, not the history).
+that already holds many rows (cost should follow the batch, not the history), and a source delivered
+as a daily full extract (every key again each day, every other day a tenth changed): the last
+days' loads against days 2-4's, a ratio that falls as each key's history grows unless a load reads only
+its keys' newest version.
 
 The batch is the AutomateDV peer's (`raw_patient_encounter`: four encounters per patient over three
 sites, patient attributes a function of the patient, the delta changes every tenth patient's postcode),
@@ -17,7 +20,7 @@ DIR/dbt_packages, dbt-core and dbt-duckdb in DIR/venv); nothing of it is in this
 bench` runs without it. Its figure is the sum of dbt's execution times of the three models (dbt's own
 start-up left out).
 
-Usage: python benchmarks/vault_load.py [--rows 1000000] [--history 10000000] [--automatedv DIR]
+Usage: python benchmarks/vault_load.py [--rows 1000000] [--history 10000000] [--days 12] [--automatedv DIR]
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import tempfile
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -231,6 +235,7 @@ def main() -> None:
         "--history", type=int, default=10_000_000, help="satellite rows before the last delta"
     )
     parser.add_argument("--sample", type=int, default=5_000, help="rows for the row-by-row loader")
+    parser.add_argument("--days", type=int, default=12, help="days of the daily full extract")
     parser.add_argument("--automatedv", type=Path, help="the AutomateDV peer's prepared dbt project")
     args = parser.parse_args()
     d1, d2 = date(2024, 1, 1), date(2024, 1, 2)
@@ -273,6 +278,20 @@ def main() -> None:
         con.close()
         print(f"medvault         10% delta into a satellite of {history:,} rows: {big_delta:6.2f} s")
 
+        # a daily full extract (a quarter of the rows): every key repeated each day
+        con = fresh(db)
+        daily = []
+        for n in range(max(6, args.days)):
+            day = d1 + timedelta(days=n)
+            stage(con, args.rows // 4, day, delta=bool(n % 2))
+            daily.append(medvault_load(con, day))
+        con.close()
+        early, late = statistics.median(daily[1:4]), statistics.median(daily[-3:])  # checkpoints are noisy
+        shown = " ".join(f"{t:.2f}" for t in daily)
+        print(
+            f"medvault         daily full extract of {args.rows // 4:,} rows, days 1..{len(daily)}: {shown} s"
+        )
+
     peer = None
     if args.automatedv:
         (args.automatedv / "dvpeer.duckdb").unlink(missing_ok=True)
@@ -290,6 +309,7 @@ def main() -> None:
         ("vault_first_load", args.rows / mv["first"], "rows/s", naive["first"] / mv["first"]),
         ("vault_delta", args.rows / mv["delta"], "rows/s", naive["delta"] / mv["delta"]),
         ("vault_delta_long_history", args.rows / big_delta, "rows/s", mv["delta"] / big_delta),
+        ("vault_daily_extract_last_days", args.rows // 4 / late, "rows/s", early / late),
         (
             "vault_first_load_vs_row_by_row",
             args.rows / mv["first"],
@@ -309,7 +329,8 @@ def main() -> None:
         ]
     print(
         "ratios: first load and delta against the naive set-based loader (higher is faster); long history"
-        " against the small delta (1.0 = cost follows the batch); row by row against seed 002's loader"
+        " against the small delta (1.0 = cost follows the batch); the daily extract's last three days against"
+        " days 2-4 (medians; 1.0 = cost does not grow with each key's history); row by row against seed 002's loader"
     )
     print(json.dumps([{"name": n, "value": round(v), "unit": u, "ratio": round(r, 2)} for n, v, u, r in out]))
 

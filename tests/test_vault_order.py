@@ -82,6 +82,22 @@ def _versions(con) -> list:
     ).fetchall()
 
 
+def _latest(con) -> dict:
+    rows = con.execute(f"SELECT hk, effective_ts, hashdiff, n FROM vault.{SAT}__latest").fetchall()
+    return {bytes(k): (ts, n, h if n == 1 else None) for k, ts, h, n in rows}
+
+
+def _newest(stored: list) -> dict:
+    """Per key: its newest effective_ts, how many versions are stored at it, their hashdiff if one."""
+    out = {}
+    for key in {bytes(k) for k, _, _ in stored}:
+        mine = [(ts, h) for k, ts, h in stored if bytes(k) == key]
+        ts = max(t for t, _ in mine)
+        at = [h for t, h in mine if t == ts]
+        out[key] = (ts, len(at), at[0] if len(at) == 1 else None)
+    return out
+
+
 @settings(max_examples=40, deadline=None)
 @given(by_day=batches(), data=st.data())
 def test_any_arrival_order_with_redeliveries_gives_the_same_history(by_day, data):
@@ -99,6 +115,7 @@ def test_any_arrival_order_with_redeliveries_gives_the_same_history(by_day, data
 
     stored = _versions(con)
     assert len(stored) == len(set(stored)), "a version is stored once"
+    assert _latest(con) == _newest(stored), "__latest holds each key's newest stored version"
     in_date_order = _versions(_load(sorted(days), by_day))
     assert sorted(stored) == sorted(in_date_order), "the stored versions do not depend on the arrival order"
     changes = con.execute(f"SELECT count(*) FROM vault.{SAT} WHERE {REAL}").fetchone()[0]

@@ -9,6 +9,8 @@ Table shapes (see docs/vault.md):
              record_source, _site, _date
 * <satellite>__seen: hk_<parent>, hashdiff, effective_ts, load_ts, record_source, _site, _date: the
              versions that repeated their predecessor when they arrived (kinds/satellite.py)
+* <satellite>__latest: hk, effective_ts, hashdiff, n, _site: each key's newest stored version, derived
+             and rewritten per load for the keys it stored (latest.py; every historised kind)
 
 Hubs and links carry no primary-key index: loads insert only absent keys (an anti-join), and an ART
 index would cost every insert without serving a read. `site` in hubs and links is the tenant part of
@@ -23,7 +25,17 @@ from __future__ import annotations
 from medvault.platform.rules.models import Rules
 from medvault.platform.vault.ghosts import ensure_ghosts
 from medvault.platform.vault.kinds.satellite import SEEN_SUFFIX, seen_columns, seen_table
-from medvault.platform.vault.model import HISTORISED, SCHEMA, VaultModel, compile_vault, table_name
+from medvault.platform.vault.latest import COLUMNS as LATEST_COLUMNS
+from medvault.platform.vault.latest import SUFFIX as LATEST_SUFFIX
+from medvault.platform.vault.latest import fill_sql
+from medvault.platform.vault.model import (
+    HISTORISED,
+    SCHEMA,
+    VaultModel,
+    compile_vault,
+    hash_column,
+    table_name,
+)
 from medvault.platform.vault.views import view_ddl, views
 from medvault.platform.warehouse import ensure_table
 from medvault.platform.warehouse import quote_ident as q
@@ -48,6 +60,12 @@ def vault_ddl(rules: Rules | VaultModel) -> list[str]:
     model = _model(rules)
     tables = [_create(o) for o in model.objects.values()]
     tables += [_seen(o) for o in model.objects.values() if o.kind in HISTORISED]
+    latest = ", ".join(f"{q(c)} {t}" for c, t in LATEST_COLUMNS)
+    tables += [
+        f"CREATE TABLE IF NOT EXISTS {table_name(o.name + LATEST_SUFFIX)} ({latest})"
+        for o in model.objects.values()
+        if o.kind in HISTORISED
+    ]
     return [f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}", *tables, *view_ddl(model)]
 
 
@@ -79,12 +97,26 @@ def create_vault_tables(con, rules: Rules | VaultModel) -> None:
         wanted.append((obj.name, obj.columns, obj.not_null))
         if obj.kind in HISTORISED:
             wanted.append((obj.name + SEEN_SUFFIX, seen_columns(obj), ()))
+        if obj.kind in HISTORISED:
+            wanted.append((obj.name + LATEST_SUFFIX, LATEST_COLUMNS, ()))
     changed = False
     for name, columns, not_null in wanted:
         have = tables.get(name)
         if have is None or any(c not in have for c, _ in columns):
             ensure_table(con, SCHEMA, name, columns, not_null=not_null)
             changed = True
+    for obj in model.objects.values():  # a satellite loaded before its `__latest` existed
+        if obj.kind in HISTORISED and obj.name in tables and obj.name + LATEST_SUFFIX not in tables:
+            key = q(hash_column(obj.parent))
+            con.execute(
+                fill_sql(
+                    obj.name,
+                    key,
+                    table_name(obj.name),
+                    seen_table(obj.name),
+                    distinct=obj.kind == "multi_active",
+                )
+            )
     if changed or not {name for name, _ in views(model)} <= existing_views:
         for statement in view_ddl(model):
             con.execute(statement)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from medvault.platform.rules.models import Rules
 from medvault.platform.vault.kinds.satellite import KIND as SATELLITE
 from medvault.platform.vault.kinds.satellite import classify_sql, payload_columns, seen_table
+from medvault.platform.vault.latest import latest_table, refresh_sql
 from medvault.platform.vault.model import VaultModel, VaultObject, hash_column, table_name
 from medvault.platform.warehouse import quote_ident as q
 
@@ -67,7 +68,7 @@ class MultiActiveKind:
                     _site: max(m._site), _date: max(m._date)}} AS w
             FROM {members} GROUP BY hk, effective_ts
         )"""
-        classify = classify_sql(fresh, versions, key, target, seen, distinct=True)
+        classify = classify_sql(fresh, versions, key, target, seen, latest_table(obj.name), distinct=True)
         columns = ", ".join(q(c) for c, _ in obj.columns)
         out = ", ".join(f"b.m.{q(c)}" for c in payload)
         meta = "f.effective_ts, CAST($load_ts AS TIMESTAMP), f.w.record_source, f.w._site, f.w._date"
@@ -82,9 +83,10 @@ class MultiActiveKind:
         )
         return [
             (collect, None),
-            (classify, None),
+            *((sql, None) for sql in classify),
             (changes, "inserted"),
             (repeats, "seen"),
+            *((sql, None) for sql in refresh_sql(obj.name, fresh, key, target, seen, distinct=True)),
             (f"DROP TABLE {fresh}", None),
             (f"DROP TABLE {members}", None),
         ]

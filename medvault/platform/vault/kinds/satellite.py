@@ -22,6 +22,7 @@ from medvault.platform.vault.derive import derived_type
 from medvault.platform.vault.ghosts import real_key
 from medvault.platform.vault.hashing import HASH_SQL_TYPE
 from medvault.platform.vault.kinds.keyed import order_key
+from medvault.platform.vault.latest import latest_table, refresh_sql
 from medvault.platform.vault.model import (
     RESERVED,
     VaultModel,
@@ -114,7 +115,7 @@ class SatelliteKind:
             versions AS (
                 SELECT hk, effective_ts, arg_max({{{packed}}}, _order) AS w FROM src GROUP BY hk, effective_ts
             )"""
-        classify = classify_sql(fresh, versions, key, target, seen)
+        classify = classify_sql(fresh, versions, key, target, seen, latest_table(obj.name))
         columns = ", ".join(q(c) for c, _ in obj.columns)
         out = ", ".join(f"w.{q(c)}" for c in ["hashdiff", *payload])
         meta = "effective_ts, CAST($load_ts AS TIMESTAMP), w.record_source, w._site, w._date"
@@ -125,14 +126,46 @@ class SatelliteKind:
             f"INSERT INTO {seen} ({key}, hashdiff, effective_ts, load_ts, record_source, _site, _date) "
             f"SELECT hk, w.hashdiff, {meta} FROM {fresh} WHERE is_repeat"
         )
-        return [(classify, None), (changes, "inserted"), (repeats, "seen"), (f"DROP TABLE {fresh}", None)]
+        refresh = refresh_sql(obj.name, fresh, key, target, seen, distinct=False)
+        return [
+            *((sql, None) for sql in classify),
+            (changes, "inserted"),
+            (repeats, "seen"),
+            *((sql, None) for sql in refresh),
+            (f"DROP TABLE {fresh}", None),
+        ]
 
 
-def classify_sql(fresh: str, versions: str, key: str, target: str, seen: str, distinct: bool = False) -> str:
-    """CREATE TEMP TABLE `fresh`: the batch's versions not stored yet, each with `is_repeat` (it repeats
-    the version in force before it, so it goes to `__seen`). `versions`: CTEs ending in
-    `versions(hk, effective_ts, w)`, `w` a struct with at least hashdiff and _date. `distinct`: the
-    target stores several rows per version (a multi-active satellite's members)."""
+def classify_sql(
+    fresh: str, versions: str, key: str, target: str, seen: str, latest: str, distinct: bool = False
+) -> list[str]:
+    """Statements creating TEMP TABLE `fresh`: the batch's versions not stored yet, each with
+    `is_repeat` (it repeats the version in force before it, so it goes to `__seen`) and `in_order` (its
+    key's newest, read from `__latest`). `versions`: CTEs ending in `versions(hk, effective_ts, w)`, `w` a
+    struct with at least hashdiff, _site and _date. `distinct`: the target stores several rows per
+    version (a multi-active satellite's members).
+
+    A key's one version of the batch, after its newest stored one, is compared with that one alone
+    (`latest.py`); the other keys' versions (late, replayed, corrected, several in one batch) are placed
+    among their keys' stored versions (`_timeline_sql`)."""
+    batch, slow = f"{fresh}__versions", f"{fresh}__slow"
+    return [
+        f"CREATE OR REPLACE TEMP TABLE {batch} AS WITH {versions} SELECT * FROM versions",
+        f"""CREATE OR REPLACE TEMP TABLE {fresh} AS
+            WITH counts AS (SELECT hk, count(*) AS n FROM {batch} GROUP BY hk)
+            SELECT v.*, coalesce(l.hashdiff = v.w.hashdiff, false) AS is_repeat, true AS in_order
+            FROM {batch} v JOIN counts c ON c.hk = v.hk LEFT JOIN {latest} l ON l.hk = v.hk
+            WHERE c.n = 1 AND (l.hk IS NULL OR (l.effective_ts < v.effective_ts AND l.n = 1))""",
+        f"CREATE OR REPLACE TEMP TABLE {slow} AS SELECT * FROM {batch} ANTI JOIN {fresh} USING (hk)",
+        f"INSERT INTO {fresh} {_timeline_sql(f'versions AS (SELECT * FROM {slow})', key, target, seen, distinct)}",
+        f"DROP TABLE {batch}",
+        f"DROP TABLE {slow}",
+    ]
+
+
+def _timeline_sql(versions: str, key: str, target: str, seen: str, distinct: bool) -> str:
+    """SELECT (hk, effective_ts, w, is_repeat, in_order = false) of `versions` not stored yet, each
+    placed among its key's stored versions; reads every stored version of those keys only."""
     pick = "SELECT DISTINCT" if distinct else "SELECT"
     known = " UNION ALL ".join(
         f"{pick} {key} AS hk, effective_ts, hashdiff, _date, load_ts FROM {t} "
@@ -140,7 +173,6 @@ def classify_sql(fresh: str, versions: str, key: str, target: str, seen: str, di
         for t in (target, seen)
     )
     return f"""
-        CREATE OR REPLACE TEMP TABLE {fresh} AS
         WITH {versions},
         known AS ({known}),
         fresh AS (
@@ -186,7 +218,7 @@ def classify_sql(fresh: str, versions: str, key: str, target: str, seen: str, di
             UNION ALL
             SELECT hk, effective_ts, is_repeat FROM placed WHERE is_fresh
         )
-        SELECT f.*, coalesce(c.is_repeat, false) AS is_repeat
+        SELECT f.*, coalesce(c.is_repeat, false) AS is_repeat, false AS in_order
         FROM fresh f LEFT JOIN classified c ON c.hk = f.hk AND c.effective_ts = f.effective_ts
     """
 
