@@ -10,7 +10,9 @@ yet, as (key, effective_ts, hashdiff):
     as-of views take the one from the latest partition, then the latest load.
 A version that repeats its predecessor's payload is kept but hidden by the as-of views (see views.py),
 so the state in force at any time is the same whatever order the batches arrive in. Only the keys
-and effective_ts of the batch are matched (an anti-join); nothing is updated or deleted. A row without
+of the batch are read: a key's one version after its newest stored one is compared with that one alone
+(`<sat>__latest`, latest.py), the others with their keys' stored timeline; nothing in the satellite or
+`__seen` is updated or deleted. A row without
 a parent key (NULL or the zero key) is not stored: the satellite's ghost row stands for it (ghosts.py).
 """
 
