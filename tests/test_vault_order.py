@@ -128,6 +128,23 @@ def test_any_arrival_order_with_redeliveries_gives_the_same_history(by_day, data
         assert set(load_partition(con, make_rules(), "site_a", day.isoformat()).values()) == {0}
 
 
+def test_a_warehouse_loaded_before_latest_existed_gets_it_filled_from_what_is_stored():
+    days = {
+        DAYS[0]: [("1.2.1", TIMES[0], "CT head")],
+        DAYS[1]: [
+            ("1.2.1", TIMES[2], "CT head"),
+            ("1.2.2", TIMES[1], "MR knee"),
+            ("1.2.2", TIMES[3], "CT chest"),
+        ],
+    }
+    con = _load(list(days), days)
+    expected = _newest(_versions(con))
+    assert _latest(con) == expected and len(expected) == 2
+    con.execute(f"DROP TABLE vault.{SAT}__latest")  # as a warehouse made by an earlier medvault
+    create_vault_tables(con, make_rules())
+    assert _latest(con) == expected, "filled from the satellite and __seen, without the ghost row"
+
+
 def test_a_late_batch_lands_between_and_hides_a_repeat():
     by_day = {
         DAYS[0]: [("1.2.1", TIMES[0], "CT head")],

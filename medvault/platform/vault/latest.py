@@ -18,6 +18,7 @@ one existed is filled from them on first use.
 
 from __future__ import annotations
 
+from medvault.platform.vault.ghosts import real_key
 from medvault.platform.vault.hashing import HASH_SQL_TYPE
 from medvault.platform.vault.model import table_name
 
@@ -58,8 +59,10 @@ def stored_sql(key: str, target: str, seen: str, where: str = "TRUE", distinct: 
 
 
 def fill_sql(satellite: str, key: str, target: str, seen: str, distinct: bool = False) -> str:
-    """Fill an empty `__latest` from everything stored (a satellite loaded before the table existed)."""
-    return f"INSERT INTO {latest_table(satellite)} {newest_sql(stored_sql(key, target, seen, distinct=distinct))}"
+    """Fill an empty `__latest` from everything stored (a satellite loaded before the table existed),
+    its ghost row left out as a load leaves it out."""
+    stored = stored_sql(key, target, seen, real_key(key), distinct)
+    return f"INSERT INTO {latest_table(satellite)} {newest_sql(stored)}"
 
 
 def refresh_sql(satellite: str, fresh: str, key: str, target: str, seen: str, distinct: bool) -> list[str]:
