@@ -97,7 +97,6 @@ def create_vault_tables(con, rules: Rules | VaultModel) -> None:
         wanted.append((obj.name, obj.columns, obj.not_null))
         if obj.kind in HISTORISED:
             wanted.append((obj.name + SEEN_SUFFIX, seen_columns(obj), ()))
-        if obj.kind in HISTORISED:
             wanted.append((obj.name + LATEST_SUFFIX, LATEST_COLUMNS, ()))
     changed = False
     for name, columns, not_null in wanted:

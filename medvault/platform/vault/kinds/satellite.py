@@ -24,7 +24,7 @@ from medvault.platform.vault.derive import derived_type
 from medvault.platform.vault.ghosts import real_key
 from medvault.platform.vault.hashing import HASH_SQL_TYPE
 from medvault.platform.vault.kinds.keyed import order_key
-from medvault.platform.vault.latest import latest_table, refresh_sql
+from medvault.platform.vault.latest import latest_table, refresh_sql, stored_sql
 from medvault.platform.vault.model import (
     RESERVED,
     VaultModel,
@@ -168,12 +168,7 @@ def classify_sql(
 def _timeline_sql(versions: str, key: str, target: str, seen: str, distinct: bool) -> str:
     """SELECT (hk, effective_ts, w, is_repeat, in_order = false) of `versions` not stored yet, each
     placed among its key's stored versions; reads every stored version of those keys only."""
-    pick = "SELECT DISTINCT" if distinct else "SELECT"
-    known = " UNION ALL ".join(
-        f"{pick} {key} AS hk, effective_ts, hashdiff, _date, load_ts FROM {t} "
-        f"WHERE {key} IN (SELECT hk FROM versions)"
-        for t in (target, seen)
-    )
+    known = stored_sql(key, target, seen, f"{key} IN (SELECT hk FROM versions)", distinct)
     return f"""
         WITH {versions},
         known AS ({known}),
