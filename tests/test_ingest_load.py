@@ -222,6 +222,73 @@ def test_ragged_rows_and_row_numbers_with_quoted_newlines(tmp_path):
     assert good[1] == ("6", "x\n\ny")
 
 
+def test_a_file_of_several_read_buffers_keeps_its_row_numbers(tmp_path):
+    """Over 8 MB, a file is read in parallel buffers: the row numbers, ragged rows, quoted and empty
+    quoted fields must be what the serial read gives (and a quoted line break falls back to it)."""
+    t = table(ColumnDef("a", "a"), ColumnDef("b", "b"), ColumnDef("c", "c"))
+    lines = ["a,b,c"]
+    ragged, quoted = [], []
+    for i in range(1, 200_001):
+        if i % 9_973 == 0:
+            lines.append(f"{i},short")  # ragged
+            ragged.append(i)
+        elif i % 7_919 == 0:
+            lines.append(f'{i},"","q""uote, comma"')
+            quoted.append(i)
+        else:
+            lines.append(f"{i},{'v' * (i % 70 + 1)},{i * 7}")
+    text = "\n".join(lines) + "\n"
+    assert len(text) > 8 << 20  # more than one parallel read buffer
+    result, good, rejected, con = load(tmp_path, text, t)
+    assert [(r[0], r[3]) for r in rejected] == [(i, "ragged_row") for i in ragged]
+    numbers = con.execute("SELECT _row_number, a FROM out ORDER BY _row_number").fetchall()
+    assert all(n == int(a) for n, a in numbers) and len(numbers) == 200_000 - len(ragged)
+    assert {r[0]: r for r in good}[str(quoted[0])] == (str(quoted[0]), None, 'q"uote, comma')
+    # the same file with one quoted line break near its end: read serially, the numbers still hold
+    multi = text + '200001,"two\nlines",x\n200002,y,z\n'
+    result, good, rejected, con = load(tmp_path, multi, t, file_name="multi.csv")
+    assert good[-2:] == [("200001", "two\nlines", "x"), ("200002", "y", "z")]
+    assert con.execute("SELECT max(_row_number) FROM out").fetchone()[0] == 200_002
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        " a",
+        "a ",
+        "\ta",
+        "a\t",
+        "\r\na\r\n",
+        "\u00a0a",
+        "a\u00a0",
+        "a\u00a0b",
+        "\ufeffa",
+        "a\ufeff",
+        "\ufeff a \u00a0",
+        "\x01a",
+        "a\x0b",
+        " ",
+        "\u00a0",
+        "",
+        "plain",
+        "a b",
+        "!a",
+        "a!",
+        "é ",
+        " ü",
+    ],
+)
+def test_trimming_equals_a_full_trim_of_every_value(value):
+    """The cheap edge tests before trim() never skip a value trim() would change."""
+    from medvault.platform.ingest.coerce import WHITESPACE_CHARS, clean_sql
+
+    con = duckdb.connect()
+    got = con.execute(
+        f"SELECT {clean_sql(ColumnDef('a', 'a'), 'v')} FROM (SELECT ? AS v)", [value]
+    ).fetchone()[0]
+    assert got == (value.strip(WHITESPACE_CHARS) or None)
+
+
 @pytest.mark.parametrize(
     ("text", "code"),
     [

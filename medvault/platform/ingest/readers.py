@@ -88,7 +88,8 @@ def _fallbacks(encoding: str, sniffed: Sniff) -> list[str]:
 
 
 def _validate_utf8(path: Path, name: str) -> int | None:
-    """Line number of the first invalid UTF-8 byte (None when valid); NUL bytes are a fault."""
+    """Line number of the first invalid UTF-8 byte (None when valid); NUL bytes are a fault. A chunk of
+    plain ASCII needs no decoding (most extracts are): only the others go through the decoder."""
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     lines = 0
     for chunk in iter_bytes(path, None, name):
@@ -98,10 +99,11 @@ def _validate_utf8(path: Path, name: str) -> int | None:
                 name,
                 f"NUL byte near line {lines + chunk[: chunk.index(0)].count(10) + 1}: binary data",
             )
-        try:
-            decoder.decode(chunk)
-        except UnicodeDecodeError as exc:
-            return lines + chunk[: exc.start].count(b"\n") + 1
+        if not (chunk.isascii() and not decoder.getstate()[0]):  # ASCII after a complete character is valid
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return lines + chunk[: exc.start].count(b"\n") + 1
         lines += chunk.count(b"\n")
     try:
         decoder.decode(b"", final=True)
@@ -169,23 +171,43 @@ def _max_line(path: Path) -> int:
 # ----------------------------------------------------------------------------------------------- CSV
 
 
+PARALLEL_LINE = 2 << 20  # the longest line the parallel read accepts; a longer one is read serially
+
+
+def _csv_options(src: Path, parallel: bool) -> str:
+    """Reader options: in parallel, 32 MB buffers (8 MB under 64 MB, so a small file still splits; powers
+    of two: DuckDB 2.0 refused a parallel read of one file at some other sizes); serially, one buffer
+    large enough for any record, however many lines a quoted field spans."""
+    if parallel:
+        buffer = 32 << 20 if src.stat().st_size > 64 << 20 else 8 << 20
+        return f"parallel = true, max_line_size = {PARALLEL_LINE}, buffer_size = {buffer}"
+    max_line = _max_line(src)
+    return f"parallel = false, max_line_size = {max_line}, buffer_size = {max(max_line * 2, 32 << 20)}"
+
+
 def read_csv(con, src: Path, sniffed: Sniff, name: str, raw: str) -> tuple[list[Field], list[str]]:
+    """Scan the CSV as text fields, in parallel (in file order, so the row numbers are the serial read's).
+    DuckDB refuses a parallel read of a quoted field spanning lines (with `null_padding`, which finds
+    ragged rows), and of a line past PARALLEL_LINE: such a file is read again serially."""
     header = sniffed.header
     n = len(header)
     k = n + EXTRA_FIELDS
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(1, k + 1)) + "}"
     scan = f"{raw}__scan"
-    max_line = _max_line(src)
-    try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {qi(scan)} AS SELECT * FROM read_csv({ql(str(src))}, header = true, "
-            f"delim = {ql(sniffed.delimiter or ',')}, quote = '\"', escape = '\"', columns = {columns}, "
-            f"all_varchar = true, auto_detect = false, strict_mode = false, null_padding = true, parallel = false, "
-            f"nullstr = {ql(NULL_SENTINEL)}, max_line_size = {max_line}, buffer_size = {max(max_line * 2, 32 << 20)}, "
-            f"encoding = 'utf-8')"
-        )
-    except duckdb.Error as exc:
-        raise _fault("unreadable_file", name, f"the CSV reader failed: {type(exc).__name__}") from None
+    for parallel in (True, False):
+        try:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {qi(scan)} AS SELECT * FROM read_csv({ql(str(src))}, header = true, "
+                f"delim = {ql(sniffed.delimiter or ',')}, quote = '\"', escape = '\"', columns = {columns}, "
+                f"all_varchar = true, auto_detect = false, strict_mode = false, null_padding = true, "
+                f"nullstr = {ql(NULL_SENTINEL)}, {_csv_options(src, parallel)}, encoding = 'utf-8')"
+            )
+            break
+        except duckdb.Error as exc:
+            if not parallel:
+                raise _fault(
+                    "unreadable_file", name, f"the CSV reader failed: {type(exc).__name__}"
+                ) from None
     # Every expression here is flat (one function over a list), never a chain that deepens with the
     # column count: DuckDB refuses expressions nested more than 1,000 deep.
     listed = "[" + ", ".join(f"c{i}" for i in range(1, k + 1)) + "]"
