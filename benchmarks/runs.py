@@ -6,7 +6,9 @@ Each part uses its own MEDVAULT_HOME and DAGSTER_HOME under a temp dir, with the
 1. `medvault run` (the headless runner, runs executed in this process) over 3 sites x DAYS days;
 2. the same drops picked up by the `local_drop_sensor` of a real `dagster-daemon run` (the default run
    launcher: one process per run, as in production): the mean of the runs' start-to-end durations, and
-   wall time from the first launch to the last end;
+   wall time from the first launch to the last end. Parts 1 and 2 run with MEDVAULT_BACKFILL_PER_RUN=1,
+   one run per partition (a day's drop of each site); then the same backlog through the daemon with the
+   sensor batching each site's dates (MEDVAULT_BACKFILL_PER_RUN=10), wall per partition against part 2;
 3. `medvault backfill --all-sites` over SITES x HISTORY days (one process, definitions loaded once,
    `backfill_batch_job` runs of up to MEDVAULT_BACKFILL_PER_RUN dates of one site), the total time
    against the 5-minute aim for 3 x 30 days; day HISTORY / day 1 (the last three partitions of one site
@@ -56,40 +58,56 @@ def _medvault(args: list[str], home: Path, **extra) -> subprocess.CompletedProce
     )
 
 
-def _ingest_runs(dagster_home: Path) -> list:
+def _partition_runs(dagster_home: Path) -> list:
+    """(created, start, end, status, partitions) of every ingest run (one partition) and batch run (the
+    partitions of its config)."""
+    out = []
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-        records = instance.get_run_records(filters=dg.RunsFilter(job_name="ingest_job"))
-        return [
-            (
-                r.create_timestamp.timestamp(),
-                r.start_time,
-                r.end_time,
-                r.dagster_run.status,
-                r.dagster_run.tags,
-            )
-            for r in records
-        ]
+        for job in ("ingest_job", "backfill_batch_job"):
+            for r in instance.get_run_records(filters=dg.RunsFilter(job_name=job)):
+                config = (
+                    r.dagster_run.run_config.get("ops", {}).get("backfill_partitions", {}).get("config", {})
+                )
+                n = len(config.get("partitions", [])) if job == "backfill_batch_job" else 1
+                out.append(
+                    (r.create_timestamp.timestamp(), r.start_time, r.end_time, r.dagster_run.status, n)
+                )
+    return out
 
 
-def bench_run(tmp: Path, sites: int, days: int) -> dict:
-    home = tmp / "run"
+def _per_partition(runs: list, field) -> float:
+    """Seconds per partition over successful runs: a batch run's time is shared by its partitions."""
+    ok = [r for r in runs if r[3] == dg.DagsterRunStatus.SUCCESS]
+    return sum(field(r) for r in ok) / max(sum(r[4] for r in ok), 1)
+
+
+def bench_run(tmp: Path, sites: int, days: int, per_run: int = 1) -> dict:
+    """`medvault run` over the drops; per_run 1 gives one ingest run per partition (what a day's drop of
+    each site gets), more batches each site's dates."""
+    home = tmp / f"run_{per_run}"
     _medvault(["generate", "--sites", str(sites), "--days", str(days)], home)
     t0 = time.perf_counter()
-    _medvault(["run", "--settle", "0"], home)
+    _medvault(["run", "--settle", "0"], home, MEDVAULT_BACKFILL_PER_RUN=str(per_run))
     wall = time.perf_counter() - t0
-    runs = _ingest_runs(home / "dagster")
-    durations = [end - start for _, start, end, status, _ in runs if status == dg.DagsterRunStatus.SUCCESS]
-    return {"partitions": len(durations), "wall_s": wall, "per_partition_s": statistics.mean(durations)}
+    runs = _partition_runs(home / "dagster")
+    partitions = sum(r[4] for r in runs if r[3] == dg.DagsterRunStatus.SUCCESS)
+    return {
+        "partitions": partitions,
+        "wall_s": wall,
+        "per_partition_s": _per_partition(runs, lambda r: r[2] - r[1]),
+    }
 
 
-def bench_daemon(tmp: Path, sites: int, days: int, timeout: float = 900) -> dict:
-    home = tmp / "daemon"
+def bench_daemon(tmp: Path, sites: int, days: int, per_run: int = 1, timeout: float = 900) -> dict:
+    """The drops picked up by a real daemon's sensor; per_run 1: one run per partition, more: the
+    sensor batches each site's dates (the backlog case)."""
+    home = tmp / f"daemon_{per_run}"
     _medvault(["generate", "--sites", str(sites), "--days", str(days)], home)
     from medvault.instance import ensure_dagster_home
 
     ensure_dagster_home(home / "dagster")
     expected = sites * days
-    env = {**_env(home), "MEDVAULT_SENSOR_INTERVAL": "5"}
+    env = {**_env(home), "MEDVAULT_SENSOR_INTERVAL": "5", "MEDVAULT_BACKFILL_PER_RUN": str(per_run)}
     daemon = subprocess.Popen(
         [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(REPO / "workspace.yaml")],
         env=env,
@@ -100,13 +118,15 @@ def bench_daemon(tmp: Path, sites: int, days: int, timeout: float = 900) -> dict
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            runs = _ingest_runs(home / "dagster")
+            runs = _partition_runs(home / "dagster")
             done = [r for r in runs if r[3] in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE)]
-            if len(done) >= expected:
+            if sum(r[4] for r in done) >= expected:
                 break
             time.sleep(2)
         else:
-            raise RuntimeError(f"the daemon finished {len(done)} of {expected} runs in {timeout:.0f}s")
+            raise RuntimeError(
+                f"the daemon finished {len(done)} runs, not {expected} partitions, in {timeout:.0f}s"
+            )
     finally:
         daemon.terminate()
         daemon.wait(timeout=60)
@@ -114,10 +134,11 @@ def bench_daemon(tmp: Path, sites: int, days: int, timeout: float = 900) -> dict
     first_launch = min(r[0] for r in ok)
     last_end = max(r[2] for r in ok)
     return {
-        "partitions": len(ok),
+        "partitions": sum(r[4] for r in ok),
+        "runs": len(ok),
         "failed": len(runs) - len(ok),
-        "per_partition_s": statistics.mean(end - start for _, start, end, _, _ in ok),
-        "launch_to_end_per_partition_s": statistics.mean(end - created for created, _, end, _, _ in ok),
+        "per_partition_s": _per_partition(runs, lambda r: r[2] - r[1]),
+        "launch_to_end_per_partition_s": _per_partition(runs, lambda r: r[2] - r[0]),
         "wall_s": last_end - first_launch,
     }
 
@@ -235,6 +256,12 @@ def main(argv: list[str] | None = None) -> None:
             f"{daemon['per_partition_s']:.2f} s per run (start to end), "
             f"{daemon['launch_to_end_per_partition_s']:.2f} s from launch to end, {daemon['wall_s']:.1f} s wall"
         )
+        backlog = bench_daemon(tmp, args.sites, args.days, per_run=10)
+        print(
+            f"daemon-launched, the same backlog batched by the sensor: {backlog['partitions']} partitions in "
+            f"{backlog['runs']} runs ({backlog['failed']} failed), {backlog['wall_s']:.1f} s wall "
+            f"({backlog['wall_s'] / max(backlog['partitions'], 1):.2f} s per partition)"
+        )
         back = bench_backfill(tmp, args.sites, args.history)
         print(
             f"backfill {args.sites} sites x {args.history} days: {back['partitions']} partitions in "
@@ -261,8 +288,19 @@ def main(argv: list[str] | None = None) -> None:
         f"\nper partition, wall time: daemon {wall_daemon:.2f} s / medvault run {wall_run:.2f} s = {ratio:.2f}x "
         "(aim: within 1.5x); the daemon's runs overlap, so one run's own duration is longer"
     )
+    wall_backlog = backlog["wall_s"] / max(backlog["partitions"], 1)
+    print(
+        f"a backlog through the daemon, wall per partition: batched {wall_backlog:.2f} s / one run per "
+        f"partition {wall_daemon:.2f} s = {wall_backlog / wall_daemon:.2f}x"
+    )
     figures = [
         {"name": "medvault_run_wall_per_partition", "value": round(wall_run, 3), "unit": "s", "ratio": 1.0},
+        {
+            "name": "daemon_backlog_batched_wall_per_partition",
+            "value": round(wall_backlog, 3),
+            "unit": "s",
+            "ratio": round(wall_backlog / wall_daemon, 3),
+        },
         {
             "name": "daemon_wall_per_partition",
             "value": round(wall_daemon, 3),

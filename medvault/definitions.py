@@ -40,8 +40,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     partitions = site_date_partitions(settings.start_date)
     load = build_load_asset(engine.rules, engine.vault, partitions)
     partitioned = [build_raw_drops(partitions), load]
+    backfill_job = build_backfill_job(load)
     sensors = [
-        build_drop_sensor(name, settings.sensor_interval, settings.rerun_delay_seconds)
+        build_drop_sensor(name, settings.sensor_interval, settings.rerun_delay_seconds, backfill_job)
         for name in settings.stores
     ]
     return dg.Definitions(
@@ -62,7 +63,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         asset_checks=[sites_fresh],
         jobs=[
             ingest_job,
-            build_backfill_job(load),
+            backfill_job,
             marts_job,
             strays_job,
             freshness_job,

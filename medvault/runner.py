@@ -13,17 +13,25 @@ from datetime import UTC, date, datetime
 
 import dagster as dg
 
-from medvault.assets.backfill import BACKFILL_JOB, BACKFILL_OP, FAILED_KEYS, PARTITIONS_TAG
+from medvault.assets.backfill import (
+    BACKFILL_JOB,
+    FAILED_KEYS,
+    PARTITIONS_TAG,
+    backfill_run_config,
+    batch_partitions,
+)
 from medvault.assets.ingest import announced, ingest_run_config
 from medvault.assets.partitions import SITE_PARTITIONS, partition_key
 from medvault.jobs import INGEST_JOB, MARTS_JOB, STRAYS_JOB
 from medvault.platform import stopping
 from medvault.platform.config import Settings, SettingsError
+from medvault.platform.drops.batches import batches
 from medvault.platform.drops.layout import is_valid_date, is_valid_site, partition_range
 from medvault.platform.redact import safe_error
 from medvault.pool_wait import stoppable_pool_wait
 from medvault.recovery import IN_PROGRESS, process_tags, recover
 from medvault.resources import RESOURCE_KEY
+from medvault.sensors.batching import batch_requests
 from medvault.sensors.ingest import evaluate_drop_scan
 
 CURSOR_KEY = "medvault/headless_cursor/{store}"
@@ -149,7 +157,13 @@ def run_pending(
             instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
             report.new_sites.extend(request.partition_keys)
         all_ok = True
-        for request in result.run_requests:
+        for request in batch_requests(result.run_requests, settings.backfill_per_run):
+            if request.job_name == BACKFILL_JOB:
+                ok = _run_batch(defs, instance, settings, report, request, store, log)
+                all_ok = all_ok and ok
+                if report.interrupted:
+                    return report
+                continue
             if request.job_name == STRAYS_JOB:
                 outcome = defs.resolve_job_def(STRAYS_JOB).execute_in_process(
                     run_config={**request.run_config, **QUIET},
@@ -196,6 +210,36 @@ def run_pending(
     return report
 
 
+def _run_batch(
+    defs, instance, settings: Settings, report: RunReport, request: dg.RunRequest, store: str, log
+) -> bool:
+    """Execute a drop sensor's batch request (several dates of one site) in this process, as the
+    daemon would launch it; True when it succeeded or had already run."""
+    keys = batch_partitions(request.run_config)
+    report.requested += len(keys)
+    if _already_done(instance, request.run_key):
+        report.skipped += len(keys)
+        return True
+    log(
+        f"  run {keys[0]}..{keys[-1]} ({len(keys)} partitions, {request.tags.get('medvault/files')} new files from {store})"
+    )
+    tags = {
+        **request.tags,
+        "dagster/run_key": request.run_key,
+        "dagster/sensor_name": f"{store}_drop_sensor",
+        "medvault/launched_by": "medvault run",
+        **process_tags(),
+    }
+    with stoppable_pool_wait(instance, settings.pool_wait_seconds):
+        outcome = defs.resolve_job_def(BACKFILL_JOB).execute_in_process(
+            instance=instance, tags=tags, raise_on_error=False, run_config={**request.run_config, **QUIET}
+        )
+    report.record_batch(outcome, keys)
+    if stopping.requested() or _interrupted(outcome):
+        report.interrupted = True
+    return outcome.success
+
+
 INTERRUPTS = ("DagsterExecutionInterruptedError", "InterruptException", "KeyboardInterrupt")
 
 
@@ -227,18 +271,6 @@ def _refresh_marts(
         report.failed.append("marts_job")
 
 
-def batches(partitions: list[tuple[str, str]], per_run: int) -> list[list[tuple[str, str]]]:
-    """Runs of a backfill: each site's dates in order, cut into runs of at most `per_run` partitions."""
-    by_site: dict[str, list[str]] = {}
-    for site, day in sorted(set(partitions)):
-        by_site.setdefault(site, []).append(day)
-    runs = []
-    for site, days in by_site.items():
-        for i in range(0, len(days), per_run):
-            runs.append([(site, day) for day in days[i : i + per_run]])
-    return runs
-
-
 def run_partitions(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
@@ -261,7 +293,6 @@ def run_partitions(
     if set(sites) - known:
         instance.add_dynamic_partitions(SITE_PARTITIONS.name, sorted(set(sites) - known))
         report.new_sites = sorted(set(sites) - known)
-    config = {} if settle_seconds is None else {"settle_seconds": settle_seconds}
     for batch in batches(partitions, per_run or settings.backfill_per_run):
         keys = [str(partition_key(site, day)) for site, day in batch]
         report.requested += len(keys)
@@ -275,7 +306,7 @@ def run_partitions(
                     **process_tags(),
                 },
                 raise_on_error=False,
-                run_config={"ops": {BACKFILL_OP: {"config": {"partitions": keys, **config}}}, **QUIET},
+                run_config={**backfill_run_config(keys, settle_seconds), **QUIET},
             )
         report.record_batch(outcome, keys)
         if stopping.requested() or _interrupted(outcome):

@@ -47,3 +47,65 @@ def test_failed_run_is_requested_again_then_forgotten_on_success():
         _run(instance, works, again[0].run_key)
         assert follow_up(instance, open_runs, now=time.time() + 7200) == []
         assert open_runs == {}, "succeeded: no longer followed"
+
+
+def test_a_failed_batch_run_is_requested_again_as_a_batch():
+    """A sensor's batch run (several dates of one site) is followed like an ingest run: asked again
+    whole, as a batch (no partition key), with the same partitions and announced file versions."""
+    from medvault.assets.backfill import BACKFILL_JOB, PARTITIONS_TAG, backfill_run_config
+
+    keys = ["2026-03-02|aurora_eye", "2026-03-03|aurora_eye"]
+    request = dg.RunRequest(
+        job_name=BACKFILL_JOB,
+        run_key="drops:0123456789abcdef",
+        run_config=backfill_run_config(keys, store="sftp", files={k: {} for k in keys}),
+        tags={"medvault/store": "sftp", PARTITIONS_TAG: f"{keys[0]}..{keys[-1]}"},
+    )
+    open_runs: dict = {}
+    remember(open_runs, [request], time.time())
+    assert open_runs[request.run_key]["job"] == BACKFILL_JOB
+    with dg.instance_for_test() as instance:
+        _run(instance, fails, request.run_key)
+        (again,) = follow_up(instance, open_runs, now=time.time() + 3600)
+        assert again.job_name == BACKFILL_JOB and again.partition_key is None
+        assert again.run_key == "drops:0123456789abcdef#retry1" and again.run_config == request.run_config
+        _run(instance, works, again.run_key)
+        assert follow_up(instance, open_runs, now=time.time() + 7200) == [] and open_runs == {}
+
+
+def test_a_cursor_written_before_batch_runs_is_still_followed():
+    """Followed runs stored by an earlier version name no job: they are ingest runs."""
+    request = dg.RunRequest(
+        job_name="ingest_job",
+        run_key="drop:aurora_eye:2026-03-02:abc",
+        partition_key=dg.MultiPartitionKey({"site": "aurora_eye", "date": "2026-03-02"}),
+        run_config={},
+        tags={},
+    )
+    open_runs: dict = {}
+    remember(open_runs, [request], time.time())
+    del open_runs[request.run_key]["job"]
+    with dg.instance_for_test() as instance:
+        _run(instance, fails, request.run_key)
+        (again,) = follow_up(instance, open_runs, now=time.time() + 3600)
+        assert again.job_name == "ingest_job"
+        assert again.partition_key.keys_by_dimension == {"site": "aurora_eye", "date": "2026-03-02"}
+
+
+def test_the_marts_refresh_follows_batch_runs_too():
+    """A batch run (a sensor's backlog, a backfill launched through the daemon) loads partitions: the
+    marts refresh sensor counts it like an ingest run."""
+    from medvault.sensors.marts import latest_ingest_success
+
+    def run_as(instance, job_name: str) -> str:
+        job = dg.GraphDefinition(name=job_name, node_defs=[works]).to_job()
+        return job.execute_in_process(instance=instance).run_id
+
+    with dg.instance_for_test() as instance:
+        assert latest_ingest_success(instance) is None
+        ingest = run_as(instance, "ingest_job")
+        assert latest_ingest_success(instance) == ingest
+        batch = run_as(instance, "backfill_batch_job")
+        assert latest_ingest_success(instance) == batch
+        run_as(instance, "marts_job")
+        assert latest_ingest_success(instance) == batch, "a mart run loads no partition"

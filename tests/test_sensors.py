@@ -101,3 +101,59 @@ def test_sensor_preview_through_the_code_server(tmp_path: Path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Sensor returning run requests for 2 run(s)" in proc.stdout
     assert "key: loose.csv" in proc.stdout and "code: outside_convention" in proc.stdout
+
+
+def test_a_backlog_of_one_site_is_one_batch_run(tmp_path: Path):
+    """Several dates of one site in one tick: batch runs of at most MEDVAULT_BACKFILL_PER_RUN partitions,
+    each carrying its partitions' unmarked file versions; a site (or a remainder) of one date keeps its
+    ingest run. The batch records every partition under its own key."""
+    from medvault.assets.backfill import BACKFILL_JOB, PARTITIONS_TAG, backfill_run_config, batch_partitions
+    from medvault.assets.partitions import partition_key
+    from medvault.jobs import INGEST_JOB
+
+    env = {
+        "MEDVAULT_HOME": str(tmp_path),
+        "MEDVAULT_RULES": str(ROOT / "rules"),
+        "MEDVAULT_BACKFILL_PER_RUN": "2",
+    }
+    settings = Settings.from_env(env)
+    defs = build_definitions(settings)
+    days = ("2026-03-02", "2026-03-03", "2026-03-04")
+    for day in days:  # no completion marker: taken once unchanged across two looks
+        _drop(settings.drops, "aurora_eye", day, f"smr01_{day}.csv", "a,b\n1,2\n", done=False)
+    _drop(settings.drops, "kestrel_imaging", "2026-03-02", "smr01_20260302.csv", "a,b\n1,2\n")
+    with dg.instance_for_test() as instance:
+        first = _tick(defs, instance, None)
+        assert [r.job_name for r in first.run_requests] == [INGEST_JOB], "only the marked drop is ready"
+        second = _tick(defs, instance, first.cursor)
+        assert [r.job_name for r in second.run_requests] == [BACKFILL_JOB, INGEST_JOB]
+        batch, rest = second.run_requests
+        assert batch_partitions(batch.run_config) == ["2026-03-02|aurora_eye", "2026-03-03|aurora_eye"]
+        assert rest.partition_key == partition_key("aurora_eye", "2026-03-04"), "the remainder: one date"
+        config = batch.run_config["ops"]["backfill_partitions"]["config"]
+        assert config["store"] == "local"
+        assert {k: sorted(v) for k, v in config["files"].items()} == {
+            f"{day}|aurora_eye": [f"aurora_eye/{day}/smr01_{day}.csv"] for day in days[:2]
+        }, "each partition's unmarked files at the versions seen stable"
+        assert batch.tags[PARTITIONS_TAG] == "2026-03-02|aurora_eye..2026-03-03|aurora_eye"
+        assert batch.tags["medvault/files"] == "2"
+
+        def drops_of(run_config) -> dict:
+            outcome = defs.resolve_job_def(BACKFILL_JOB).execute_in_process(
+                instance=instance, run_config=run_config
+            )
+            assert outcome.success
+            return {
+                str(e.partition): tuple(
+                    e.step_materialization_data.materialization.metadata[k].value
+                    for k in ("files_seen", "files_pending", "files_received", "files_quarantined")
+                )
+                for e in outcome.all_events
+                if e.is_step_materialization and e.asset_key == dg.AssetKey(["raw", "drops"])
+            }
+
+        keys = batch_partitions(batch.run_config)
+        # without the sensor's versions a just-written unmarked file waits out MEDVAULT_SETTLE_SECONDS...
+        assert drops_of(backfill_run_config(keys)) == {k: (0, 1, 0, 0) for k in keys}
+        # ...with them it is taken (and quarantined: "a,b" is no source system's header)
+        assert drops_of(batch.run_config) == {k: (1, 0, 0, 1) for k in keys}

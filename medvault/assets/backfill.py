@@ -34,10 +34,31 @@ FAILED_KEYS = "failed_partitions"  # metadata of the run's failure: the keys tha
 
 class BackfillBatchConfig(dg.Config):
     """The partitions to (re)process, as Dagster writes their keys ("<YYYY-MM-DD>|<site>"), and how long a
-    file without a completion marker must stay unchanged to be taken (< 0: MEDVAULT_SETTLE_SECONDS)."""
+    file without a completion marker must stay unchanged to be taken (< 0: MEDVAULT_SETTLE_SECONDS).
+    A drop sensor's batch also names its store and, per partition, the versions of the files it saw
+    stable without a marker (as an ingest run's FetchConfig does); a backfill reads every store."""
 
     partitions: list[str]
     settle_seconds: float = -1
+    store: str = ""
+    files: dict[str, dict[str, str]] = {}  # partition key -> {file key: version}
+
+
+def backfill_run_config(
+    keys: list[str], settle_seconds: float | None = None, store: str = "", files: dict | None = None
+) -> dict:
+    """Run config of a batch run over `keys` (see BackfillBatchConfig)."""
+    config: dict = {"partitions": list(keys)}
+    if settle_seconds is not None:
+        config["settle_seconds"] = settle_seconds
+    if store:
+        config |= {"store": store, "files": {k: dict(v) for k, v in (files or {}).items()}}
+    return {"ops": {BACKFILL_OP: {"config": config}}}
+
+
+def batch_partitions(run_config: dict) -> list[str]:
+    """The partition keys of a batch run's config."""
+    return list(run_config["ops"][BACKFILL_OP]["config"]["partitions"])
 
 
 def _parsed(keys: list[str]) -> list[tuple[str, str]]:
@@ -90,7 +111,8 @@ def build_backfill_job(load_asset: dg.AssetsDefinition) -> dg.JobDefinition:
                 context.log.error(f"{key} skipped: {failed[str(key)]}")
                 continue
             try:
-                for step in _partition(medvault, context, site, date, settle, tables, checks):
+                announced = (config.store, config.files.get(str(key), {})) if config.store else None
+                for step in _partition(medvault, context, site, date, settle, tables, checks, announced):
                     yield from partition_events(step, key)
                     problems += step.failures
             except Exception as exc:  # one partition's failure never stops the others
@@ -123,11 +145,15 @@ def build_backfill_job(load_asset: dg.AssetsDefinition) -> dg.JobDefinition:
     return backfill_batch_job
 
 
-def _partition(engine: Engine, context, site: str, date: str, settle, tables, checks):
-    """One partition: fetch and record its files (raw/drops), then the load step's tables and checks."""
+def _partition(engine: Engine, context, site: str, date: str, settle, tables, checks, announced=None):
+    """One partition: fetch and record its files (raw/drops), then the load step's tables and checks.
+    `announced` is (store, {file key: version}) from a drop sensor: that store only, and its unmarked
+    files at the versions the sensor saw stable, as in an ingest run."""
     with engine.step(site, date, run_id=context.run.run_id, log=context.log) as ctx:
+        store, ready = announced or ("", None)
+        stores = [store] if store else list(ctx.settings.stores)
         landing = receive.fetch(
-            ctx, [(name, None) for name in ctx.settings.stores], context.run.run_id, settle_seconds=settle
+            ctx, [(name, None) for name in stores], context.run.run_id, ready=ready, settle_seconds=settle
         )
         with ctx.session():
             received = receive.record(ctx, landing)

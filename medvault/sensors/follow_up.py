@@ -1,4 +1,4 @@
-"""Nothing handed out is dropped: the drop sensor follows its ingest runs until each one succeeds.
+"""Nothing handed out is dropped: the drop sensor follows its ingest (and batch) runs until each one succeeds.
 
 A sensor hands a file version out once (its cursor moves on), and Dagster never re-runs a run key. So
 the sensor remembers every ingest run it asked for; when one ends failed or canceled (after the
@@ -11,6 +11,7 @@ import time
 
 import dagster as dg
 
+from medvault.assets.backfill import BACKFILL_JOB, PARTITIONS_TAG
 from medvault.assets.partitions import parse_partition_key, partition_key
 from medvault.jobs import INGEST_JOB
 
@@ -33,11 +34,15 @@ def join_cursor(scan_cursor: str, open_runs: dict) -> str:
 
 
 def remember(open_runs: dict, requests: list[dg.RunRequest], now: float) -> None:
+    """Follow the ingest runs and batch runs (a backlog of one site's dates) among `requests`."""
     for request in requests:
-        if request.job_name == INGEST_JOB and request.run_key:
+        if request.job_name in (INGEST_JOB, BACKFILL_JOB) and request.run_key:
+            batch = request.job_name == BACKFILL_JOB
             open_runs[request.run_key] = {
                 "key": request.run_key,
-                "partition": str(request.partition_key),
+                "job": request.job_name,
+                # what the log names: the partition, or a batch's first..last partitions
+                "partition": request.tags[PARTITIONS_TAG] if batch else str(request.partition_key),
                 "run_config": request.run_config,
                 "tags": dict(request.tags),
                 "at": now,
@@ -80,11 +85,14 @@ def follow_up(
         entry["at"] = now
         if log is not None:
             log.warning(f"run for {entry['partition']} failed; asking again (attempt {entry['attempt']})")
+        job = entry.get("job", INGEST_JOB)  # cursors written before batch runs name no job
         again.append(
             dg.RunRequest(
-                job_name=INGEST_JOB,
+                job_name=job,
                 run_key=entry["key"],
-                partition_key=partition_key(*parse_partition_key(entry["partition"])),
+                partition_key=(
+                    partition_key(*parse_partition_key(entry["partition"])) if job == INGEST_JOB else None
+                ),
                 run_config=entry["run_config"],
                 tags={**entry["tags"], "medvault/attempt": str(entry["attempt"])},
             )

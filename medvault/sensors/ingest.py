@@ -1,4 +1,5 @@
-"""One sensor per enabled drop store: scan incrementally, add new sites, request one run per (site, date)."""
+"""One sensor per enabled drop store: scan incrementally, add new sites, request one run per (site, date)
+(a backlog of one site's dates: one batch run)."""
 
 import time
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from medvault.platform.drops.layout import is_valid_site, partition_range
 from medvault.platform.drops.ready import ScanResult, run_key
 from medvault.platform.drops.scan import scan
 from medvault.platform.steps.context import Engine
+from medvault.sensors.batching import batch_requests
 from medvault.sensors.follow_up import follow_up, join_cursor, remember, split_cursor
 
 
@@ -76,15 +78,22 @@ def strays_request(store_name: str, strays: list[tuple[str, str, str]]) -> dg.Ru
     )
 
 
-def build_drop_sensor(store_name: str, interval_seconds: int, rerun_delay: float) -> dg.SensorDefinition:
+def build_drop_sensor(
+    store_name: str, interval_seconds: int, rerun_delay: float, batch_job: dg.JobDefinition
+) -> dg.SensorDefinition:
+    """The drop sensor of one store; `batch_job` is the backfill batch job, which runs a backlog of one
+    site's dates (sensors/batching.py)."""
+
     @dg.sensor(
         name=f"{store_name}_drop_sensor",
-        jobs=[ingest_job, strays_job],
+        jobs=[ingest_job, strays_job, batch_job],
         minimum_interval_seconds=interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
             f"Watches the {store_name} drop store for `<site>/<YYYY-MM-DD>/<file>` drops; picks up stable files only "
-            "and asks for one ingest run per (site, date) with a run key encoding the files' content versions."
+            "and asks for one ingest run per (site, date) with a run key encoding the files' content versions; "
+            "several dates of one site found in one tick go to one `backfill_batch_job` run "
+            "(at most `MEDVAULT_BACKFILL_PER_RUN`)."
         ),
     )
     def _sensor(context: dg.SensorEvaluationContext, medvault: dg.ResourceParam[Engine]) -> dg.SensorResult:
@@ -92,9 +101,10 @@ def build_drop_sensor(store_name: str, interval_seconds: int, rerun_delay: float
         scan_cursor, open_runs = split_cursor(context.cursor)
         retries = follow_up(context.instance, open_runs, context.log, delay=rerun_delay)
         result, _ = evaluate_drop_scan(store_name, medvault, scan_cursor, known, context.log)
-        remember(open_runs, result.run_requests, time.time())
+        requests = batch_requests(result.run_requests, medvault.settings.backfill_per_run)
+        remember(open_runs, requests, time.time())
         return dg.SensorResult(
-            run_requests=[*result.run_requests, *retries],
+            run_requests=[*requests, *retries],
             dynamic_partitions_requests=result.dynamic_partitions_requests,
             cursor=join_cursor(result.cursor, open_runs),
         )

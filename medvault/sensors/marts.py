@@ -2,15 +2,22 @@
 
 import dagster as dg
 
+from medvault.assets.backfill import BACKFILL_JOB
 from medvault.jobs import INGEST_JOB, MARTS_JOB
 
 
 def latest_ingest_success(instance: dg.DagsterInstance) -> str | None:
-    records = instance.get_run_records(
-        filters=dg.RunsFilter(job_name=INGEST_JOB, statuses=[dg.DagsterRunStatus.SUCCESS]),
-        limit=1,
-    )
-    return records[0].dagster_run.run_id if records else None
+    """The newest successful run that loaded partitions: an ingest run or a batch run (a backlog from
+    a drop sensor, a backfill launched through the daemon)."""
+    records = [
+        r
+        for job in (INGEST_JOB, BACKFILL_JOB)
+        for r in instance.get_run_records(
+            filters=dg.RunsFilter(job_name=job, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1
+        )
+    ]
+    newest = max(records, key=lambda r: r.create_timestamp, default=None)
+    return newest.dagster_run.run_id if newest else None
 
 
 @dg.sensor(

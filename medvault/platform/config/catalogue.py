@@ -75,8 +75,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "MEDVAULT_BACKFILL_PER_RUN",
         "10",
-        "Partitions (dates of one site) per run of `medvault backfill`: each run holds the warehouse pool, so "
-        "sensor runs wait at most one batch.",
+        "Partitions (dates of one site) per run of `medvault backfill`, and of a drop sensor's run when a tick "
+        "finds several dates of one site: each run holds the warehouse pool, so sensor runs wait at most one batch.",
     ),
     Setting(
         "MEDVAULT_REJECTED_VALUES",
