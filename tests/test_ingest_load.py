@@ -576,3 +576,41 @@ def test_the_rejected_values_setting_is_checked():
     assert Settings.from_env({"MEDVAULT_REJECTED_VALUES": "Hash"}).rejected_values == "hash"
     with pytest.raises(SettingsError, match="MEDVAULT_REJECTED_VALUES must be one of keep, hash, none"):
         Settings.from_env({"MEDVAULT_REJECTED_VALUES": "all"})
+
+
+@pytest.mark.parametrize(
+    "error", [duckdb.InterruptException, duckdb.OutOfMemoryException, duckdb.IOException]
+)
+def test_a_stop_during_the_parallel_read_is_not_read_again(tmp_path, error):
+    """An operator's stop, memory or the disk failing the parallel read stops the load (the run is
+    retried); only a read DuckDB refuses in parallel is read again serially."""
+    from medvault.platform.ingest.readers import read_csv
+    from medvault.platform.ingest.sniff import sniff
+
+    path = tmp_path / "a.csv"
+    path.write_text("a,b\n1,2\n")
+    con = duckdb.connect()
+    reads = []
+
+    class Failing:
+        def execute(self, sql, *args):
+            if "read_csv(" in sql:
+                reads.append("parallel = true" in sql)
+                raise error("stopped")
+            return con.execute(sql, *args)
+
+    with pytest.raises(error):
+        read_csv(Failing(), path, sniff(path, "a.csv"), "a.csv", "raw")
+    assert reads == [True], "not read again serially"
+
+    class Refused(Failing):
+        def execute(self, sql, *args):
+            if "read_csv(" in sql and "parallel = true" in sql:
+                reads.append(True)
+                raise duckdb.InvalidInputException("The parallel scanner does not support null_padding ...")
+            return con.execute(sql, *args)
+
+    reads.clear()
+    fields, _ = read_csv(Refused(), path, sniff(path, "a.csv"), "a.csv", "raw")
+    assert reads == [True] and [f.name for f in fields] == ["a", "b"]
+    assert con.execute("SELECT c1, c2 FROM raw").fetchall() == [("1", "2")]

@@ -9,6 +9,12 @@ patient data and messages end up in logs, e-mails and quarantine reason files.
 
 from __future__ import annotations
 
+import duckdb
+
+# Failures that are not the file's (an operator's stop, memory, the disk): the run stops and is
+# retried instead of quarantining the file, and no reader retries around them.
+NOT_THE_FILES_FAULT = (duckdb.InterruptException, duckdb.OutOfMemoryException, duckdb.IOException)
+
 # File-level fault codes -> what they mean (docs/ingestion.md renders the same table).
 FILE_FAULTS: dict[str, str] = {
     "empty_file": "the file has 0 bytes (or only whitespace / a byte-order mark)",

@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from medvault.platform.ingest import ejson
-from medvault.platform.ingest.faults import FileFault
+from medvault.platform.ingest.faults import NOT_THE_FILES_FAULT, FileFault
 from medvault.platform.ingest.sniff import DELIMITER_NAMES, Sniff, iter_bytes
 from medvault.platform.warehouse.sql import json_path
 from medvault.platform.warehouse.sql import quote_ident as qi
@@ -203,6 +203,8 @@ def read_csv(con, src: Path, sniffed: Sniff, name: str, raw: str) -> tuple[list[
                 f"nullstr = {ql(NULL_SENTINEL)}, {_csv_options(src, parallel)}, encoding = 'utf-8')"
             )
             break
+        except NOT_THE_FILES_FAULT:
+            raise  # a stop, memory or the disk: neither a reason to read again nor the file's fault
         except duckdb.Error as exc:
             if not parallel:
                 raise _fault(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 import duckdb
 
 from medvault.platform import stopping
-from medvault.platform.ingest.faults import FileFault
+from medvault.platform.ingest.faults import NOT_THE_FILES_FAULT, FileFault
 from medvault.platform.ingest.load import LoadResult, drop_loaded, load_file
 from medvault.platform.ingest.profile import profile
 from medvault.platform.ledger import FileEntry, Ledger, LoadRecord, RowCounts
@@ -194,8 +194,6 @@ def _content_modified(con, temp: str, tdef: TableDef):
     return con.execute(f"SELECT max(CAST({q(tdef.modified)} AS TIMESTAMP)) FROM {q(temp)}").fetchone()[0]
 
 
-# Failures that are not the file's: the run stops (and is retried) instead of quarantining the file.
-NOT_THE_FILES_FAULT = (duckdb.InterruptException, duckdb.OutOfMemoryException, duckdb.IOException)
 
 
 def _load_one(
