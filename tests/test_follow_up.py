@@ -93,19 +93,29 @@ def test_a_cursor_written_before_batch_runs_is_still_followed():
 
 
 def test_the_marts_refresh_follows_batch_runs_too():
-    """A batch run (a sensor's backlog, a backfill launched through the daemon) loads partitions: the
-    marts refresh sensor counts it like an ingest run."""
-    from medvault.sensors.marts import latest_ingest_success
+    """A batch run (a sensor's backlog, a backfill through the daemon) loads partitions: the marts
+    refresh counts it like an ingest run, by when it ended (a batch created first but ending last still
+    counts), and also when it failed on some of its partitions; a failed ingest run or a mart run does not."""
+    from medvault.sensors.marts import latest_load_end, marts_refresh_sensor
 
-    def run_as(instance, job_name: str) -> str:
-        job = dg.GraphDefinition(name=job_name, node_defs=[works]).to_job()
-        return job.execute_in_process(instance=instance).run_id
+    def run_as(instance, job_name: str, op=works) -> float:
+        job = dg.GraphDefinition(name=job_name, node_defs=[op]).to_job()
+        run_id = job.execute_in_process(instance=instance, raise_on_error=False).run_id
+        return instance.get_run_record_by_id(run_id).end_time
 
     with dg.instance_for_test() as instance:
-        assert latest_ingest_success(instance) is None
+        assert latest_load_end(instance) is None
         ingest = run_as(instance, "ingest_job")
-        assert latest_ingest_success(instance) == ingest
-        batch = run_as(instance, "backfill_batch_job")
-        assert latest_ingest_success(instance) == batch
+        assert latest_load_end(instance) == ingest
+        assert latest_load_end(instance, after=ingest) is None, "covered: nothing new"
+        batch = run_as(instance, "backfill_batch_job", fails)
+        assert latest_load_end(instance, after=ingest) == batch, "a batch that failed in part counts"
         run_as(instance, "marts_job")
-        assert latest_ingest_success(instance) == batch, "a mart run loads no partition"
+        run_as(instance, "ingest_job", fails)
+        assert latest_load_end(instance, after=batch) is None
+        first = marts_refresh_sensor(dg.build_sensor_context(instance=instance, cursor=None))
+        assert first.cursor == str(batch) and len(first.run_requests) == 1
+        idle = marts_refresh_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        assert isinstance(idle, dg.SkipReason)
+        old = marts_refresh_sensor(dg.build_sensor_context(instance=instance, cursor="a-run-id"))
+        assert old.cursor == str(batch), "an earlier version's cursor (a run id) refreshes once"
