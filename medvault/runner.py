@@ -29,9 +29,9 @@ from medvault.platform.drops.batches import batches
 from medvault.platform.drops.layout import is_valid_date, is_valid_site, partition_range
 from medvault.platform.redact import safe_error
 from medvault.pool_wait import stoppable_pool_wait
-from medvault.recovery import IN_PROGRESS, process_tags, recover
+from medvault.recovery import process_tags, recover
 from medvault.resources import RESOURCE_KEY
-from medvault.sensors.batching import batch_requests
+from medvault.sensors.batching import batch_requests, partition_done, run_key_done
 from medvault.sensors.ingest import evaluate_drop_scan
 
 CURSOR_KEY = "medvault/headless_cursor/{store}"
@@ -94,20 +94,9 @@ class RunReport:
                 )
 
 
-DONE_OR_RUNNING = [
-    dg.DagsterRunStatus.SUCCESS,
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    *IN_PROGRESS,
-]
-
-
 def _already_done(instance: dg.DagsterInstance, run_key: str) -> bool:
     """Succeeded, or being run right now (another `medvault run`, the daemon): not run twice."""
-    runs = instance.get_runs(
-        filters=dg.RunsFilter(tags={"dagster/run_key": run_key}, statuses=DONE_OR_RUNNING), limit=1
-    )
-    return bool(runs)
+    return run_key_done(instance, {"dagster/run_key": run_key})
 
 
 def _scan(defs: dg.Definitions, instance: dg.DagsterInstance, store: str, cursor: str | None):
@@ -157,7 +146,14 @@ def run_pending(
             instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
             report.new_sites.extend(request.partition_keys)
         all_ok = True
-        for request in batch_requests(result.run_requests, settings.backfill_per_run):
+        pending = []
+        for request in result.run_requests:  # loaded already (by the daemon, or inside a batch): skipped
+            if request.job_name == INGEST_JOB and partition_done(instance, request):
+                report.requested += 1
+                report.skipped += 1
+            else:
+                pending.append(request)
+        for request in batch_requests(pending, settings.backfill_per_run):
             if request.job_name == BACKFILL_JOB:
                 ok = _run_batch(defs, instance, settings, report, request, store, log)
                 all_ok = all_ok and ok

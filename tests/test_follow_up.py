@@ -119,3 +119,39 @@ def test_the_marts_refresh_follows_batch_runs_too():
         assert isinstance(idle, dg.SkipReason)
         old = marts_refresh_sensor(dg.build_sensor_context(instance=instance, cursor="a-run-id"))
         assert old.cursor == str(batch), "an earlier version's cursor (a run id) refreshes once"
+
+
+def test_a_batch_that_failed_on_some_partitions_is_asked_again_for_those_only():
+    """The batch run names its failed partitions in its failure's metadata (as backfill_batch_job does):
+    the follow-up asks again for those partitions, with their announced files and tags only."""
+    from medvault.assets.backfill import BACKFILL_JOB, FAILED_KEYS, PARTITIONS_TAG, backfill_run_config
+    from medvault.sensors.batching import partition_tag
+
+    keys = ["2026-03-02|aurora_eye", "2026-03-03|aurora_eye", "2026-03-04|aurora_eye"]
+    files = {k: {f"aurora_eye/{k[:10]}/a.csv": f"v{i}"} for i, k in enumerate(keys)}
+    request = dg.RunRequest(
+        job_name=BACKFILL_JOB,
+        run_key="drops:feed",
+        run_config=backfill_run_config(keys, store="local", files=files),
+        tags={
+            "medvault/store": "local",
+            PARTITIONS_TAG: f"{keys[0]}..{keys[-1]}",
+            **{partition_tag("aurora_eye", k[:10]): f"drop:{k}" for k in keys},
+        },
+    )
+
+    @dg.op
+    def fails_on_one():
+        raise dg.Failure("1 of 3 partition(s) failed", metadata={FAILED_KEYS: [keys[1]]})
+
+    open_runs: dict = {}
+    remember(open_runs, [request], time.time())
+    with dg.instance_for_test() as instance:
+        _run(instance, fails_on_one, request.run_key)
+        (again,) = follow_up(instance, open_runs, now=time.time() + 3600)
+        config = again.run_config["ops"]["backfill_partitions"]["config"]
+        assert config["partitions"] == [keys[1]] and config["files"] == {keys[1]: files[keys[1]]}
+        assert config["store"] == "local" and again.tags[PARTITIONS_TAG] == f"{keys[1]}..{keys[1]}"
+        assert {t for t in again.tags if t.startswith("medvault/drop/")} == {
+            partition_tag("aurora_eye", "2026-03-03")
+        }

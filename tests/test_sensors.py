@@ -157,3 +157,36 @@ def test_a_backlog_of_one_site_is_one_batch_run(tmp_path: Path):
         assert drops_of(backfill_run_config(keys)) == {k: (0, 1, 0, 0) for k in keys}
         # ...with them it is taken (and quarantined: "a,b" is no source system's header)
         assert drops_of(batch.run_config) == {k: (1, 0, 0, 1) for k in keys}
+
+
+def test_a_partition_loaded_in_a_batch_is_not_asked_for_again(tmp_path: Path):
+    """However two scans group the dates (the daemon's ticks, a later `medvault run`), a partition
+    whose drop was loaded at the same versions, alone or inside a batch, is left out."""
+    from medvault.assets.backfill import BACKFILL_JOB, batch_partitions
+    from medvault.jobs import INGEST_JOB
+
+    env = {"MEDVAULT_HOME": str(tmp_path), "MEDVAULT_RULES": str(ROOT / "rules")}
+    settings = Settings.from_env(env)
+    defs = build_definitions(settings)
+    for day in ("2026-03-02", "2026-03-03"):
+        _drop(settings.drops, "aurora_eye", day, f"smr01_{day}.csv", "a,b\n1,2\n")
+    with dg.instance_for_test() as instance:
+        (batch,) = _tick(defs, instance, None).run_requests
+        assert batch.job_name == BACKFILL_JOB
+        outcome = defs.resolve_job_def(BACKFILL_JOB).execute_in_process(
+            instance=instance,
+            run_config=batch.run_config,
+            tags={**batch.tags, "dagster/run_key": batch.run_key},
+        )
+        assert outcome.success
+        _drop(settings.drops, "aurora_eye", "2026-03-04", "smr01_2026-03-04.csv", "a,b\n1,2\n")
+        again = _tick(defs, instance, None)  # a scan from scratch: all three dates are ready
+        assert [(r.job_name, str(r.partition_key)) for r in again.run_requests] == [
+            (INGEST_JOB, "2026-03-04|aurora_eye")
+        ], "the two dates loaded inside the batch are not asked for again"
+        _drop(settings.drops, "aurora_eye", "2026-03-03", "smr01_2026-03-03.csv", "a,b\n9,9\n")
+        changed = _tick(defs, instance, None)
+        (rerun,) = changed.run_requests
+        assert batch_partitions(rerun.run_config) == ["2026-03-03|aurora_eye", "2026-03-04|aurora_eye"], (
+            "a new version of a loaded date is a new drop"
+        )

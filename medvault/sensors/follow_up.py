@@ -3,7 +3,8 @@
 A sensor hands a file version out once (its cursor moves on), and Dagster never re-runs a run key. So
 the sensor remembers every ingest run it asked for; when one ends failed or canceled (after the
 instance's own run retries), it asks again after MEDVAULT_RERUN_DELAY_SECONDS with a new run key,
-up to MAX_ATTEMPTS times, and forgets a run once it succeeded.
+up to MAX_ATTEMPTS times, and forgets a run once it succeeded. A batch run that named the partitions it
+failed on is asked again for those partitions only: the others were loaded.
 """
 
 import json
@@ -11,9 +12,16 @@ import time
 
 import dagster as dg
 
-from medvault.assets.backfill import BACKFILL_JOB, PARTITIONS_TAG
+from medvault.assets.backfill import (
+    BACKFILL_JOB,
+    BACKFILL_OP,
+    FAILED_KEYS,
+    PARTITIONS_TAG,
+    backfill_run_config,
+)
 from medvault.assets.partitions import parse_partition_key, partition_key
 from medvault.jobs import INGEST_JOB
+from medvault.sensors.batching import partition_tag
 
 MAX_ATTEMPTS = 10
 FAILED = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
@@ -86,6 +94,8 @@ def follow_up(
         if log is not None:
             log.warning(f"run for {entry['partition']} failed; asking again (attempt {entry['attempt']})")
         job = entry.get("job", INGEST_JOB)  # cursors written before batch runs name no job
+        if job == BACKFILL_JOB:  # ask again for the partitions that failed, not the whole batch
+            narrow_batch(entry, failed_partitions(instance, record.dagster_run.run_id))
         again.append(
             dg.RunRequest(
                 job_name=job,
@@ -98,3 +108,32 @@ def follow_up(
             )
         )
     return again
+
+
+def failed_partitions(instance: dg.DagsterInstance, run_id: str) -> list[str] | None:
+    """The partition keys a batch run named as failed (its failure's metadata); None when it failed
+    before naming any (a crash, a stop): then every partition is asked for again."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records
+    for record in records:
+        data = record.event_log_entry.dagster_event.step_failure_data.user_failure_data
+        if data is not None and FAILED_KEYS in data.metadata:
+            return list(data.metadata[FAILED_KEYS].value)
+    return None
+
+
+def narrow_batch(entry: dict, failed: list[str] | None) -> None:
+    """Keep only `failed` of a followed batch (its config, files and tags), in place."""
+    config = entry["run_config"]["ops"][BACKFILL_OP]["config"]
+    if not failed or set(failed) >= set(config["partitions"]):
+        return
+    keep = [k for k in config["partitions"] if k in set(failed)]
+    files = {k: v for k, v in config.get("files", {}).items() if k in set(keep)}
+    entry["run_config"] = backfill_run_config(
+        keep, config.get("settle_seconds"), config.get("store", ""), files
+    )
+    dropped = {partition_tag(*parse_partition_key(k)) for k in config["partitions"] if k not in set(keep)}
+    entry["tags"] = {
+        **{t: v for t, v in entry["tags"].items() if t not in dropped},
+        PARTITIONS_TAG: f"{keep[0]}..{keep[-1]}",
+    }
+    entry["partition"] = entry["tags"][PARTITIONS_TAG]

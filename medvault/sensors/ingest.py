@@ -13,7 +13,7 @@ from medvault.platform.drops.layout import is_valid_site, partition_range
 from medvault.platform.drops.ready import ScanResult, run_key
 from medvault.platform.drops.scan import scan
 from medvault.platform.steps.context import Engine
-from medvault.sensors.batching import batch_requests
+from medvault.sensors.batching import batch_requests, partition_done
 from medvault.sensors.follow_up import follow_up, join_cursor, remember, split_cursor
 
 
@@ -101,7 +101,11 @@ def build_drop_sensor(
         scan_cursor, open_runs = split_cursor(context.cursor)
         retries = follow_up(context.instance, open_runs, context.log, delay=rerun_delay)
         result, _ = evaluate_drop_scan(store_name, medvault, scan_cursor, known, context.log)
-        requests = batch_requests(result.run_requests, medvault.settings.backfill_per_run)
+        requests = batch_requests(
+            result.run_requests,
+            medvault.settings.backfill_per_run,
+            done=lambda r: partition_done(context.instance, r),
+        )
         remember(open_runs, requests, time.time())
         return dg.SensorResult(
             run_requests=[*requests, *retries],
