@@ -31,7 +31,7 @@ from medvault.platform.redact import safe_error
 from medvault.pool_wait import stoppable_pool_wait
 from medvault.recovery import process_tags, recover
 from medvault.resources import RESOURCE_KEY
-from medvault.sensors.batching import batch_requests, partition_done, run_key_done
+from medvault.sensors.batching import batch_requests, partition_done
 from medvault.sensors.ingest import evaluate_drop_scan
 
 CURSOR_KEY = "medvault/headless_cursor/{store}"
@@ -94,9 +94,16 @@ class RunReport:
                 )
 
 
-def _already_done(instance: dg.DagsterInstance, run_key: str) -> bool:
-    """Succeeded, or being run right now (another `medvault run`, the daemon): not run twice."""
-    return run_key_done(instance, {"dagster/run_key": run_key})
+def _launch_tags(request: dg.RunRequest, store: str) -> dict[str, str]:
+    """Tags of a run this process executes for a drop sensor's request: the run key under the sensor's
+    name, so the daemon's sensor never asks for it again."""
+    return {
+        **request.tags,
+        "dagster/run_key": request.run_key,
+        "dagster/sensor_name": f"{store}_drop_sensor",
+        "medvault/launched_by": "medvault run",
+        **process_tags(),
+    }
 
 
 def _scan(defs: dg.Definitions, instance: dg.DagsterInstance, store: str, cursor: str | None):
@@ -147,7 +154,9 @@ def run_pending(
             report.new_sites.extend(request.partition_keys)
         all_ok = True
         pending = []
-        for request in result.run_requests:  # loaded already (by the daemon, or inside a batch): skipped
+        # loaded already, or being loaded (by the daemon, another `medvault run`, inside a batch): skipped;
+        # the batches are made of the others only, so no request below needs the check again
+        for request in result.run_requests:
             if request.job_name == INGEST_JOB and partition_done(instance, request):
                 report.requested += 1
                 report.skipped += 1
@@ -173,16 +182,6 @@ def run_pending(
                     report.failed.append(f"strays_job ({store})")
                 continue
             report.requested += 1
-            if _already_done(instance, request.run_key):
-                report.skipped += 1
-                continue
-            tags = {
-                **request.tags,
-                "dagster/run_key": request.run_key,
-                "dagster/sensor_name": f"{store}_drop_sensor",
-                "medvault/launched_by": "medvault run",
-                **process_tags(),
-            }
             log(
                 f"  run {request.partition_key} ({request.tags.get('medvault/files')} new files from {store})"
             )
@@ -190,7 +189,7 @@ def run_pending(
                 outcome = job.execute_in_process(
                     partition_key=request.partition_key,
                     instance=instance,
-                    tags=tags,
+                    tags=_launch_tags(request, store),
                     raise_on_error=False,
                     run_config={**request.run_config, **QUIET},
                 )
@@ -210,25 +209,18 @@ def _run_batch(
     defs, instance, settings: Settings, report: RunReport, request: dg.RunRequest, store: str, log
 ) -> bool:
     """Execute a drop sensor's batch request (several dates of one site) in this process, as the
-    daemon would launch it; True when it succeeded or had already run."""
+    daemon would launch it; True when it succeeded."""
     keys = batch_partitions(request.run_config)
     report.requested += len(keys)
-    if _already_done(instance, request.run_key):
-        report.skipped += len(keys)
-        return True
     log(
         f"  run {keys[0]}..{keys[-1]} ({len(keys)} partitions, {request.tags.get('medvault/files')} new files from {store})"
     )
-    tags = {
-        **request.tags,
-        "dagster/run_key": request.run_key,
-        "dagster/sensor_name": f"{store}_drop_sensor",
-        "medvault/launched_by": "medvault run",
-        **process_tags(),
-    }
     with stoppable_pool_wait(instance, settings.pool_wait_seconds):
         outcome = defs.resolve_job_def(BACKFILL_JOB).execute_in_process(
-            instance=instance, tags=tags, raise_on_error=False, run_config={**request.run_config, **QUIET}
+            instance=instance,
+            tags=_launch_tags(request, store),
+            raise_on_error=False,
+            run_config={**request.run_config, **QUIET},
         )
     report.record_batch(outcome, keys)
     if stopping.requested() or _interrupted(outcome):

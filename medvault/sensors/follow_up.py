@@ -124,14 +124,15 @@ def failed_partitions(instance: dg.DagsterInstance, run_id: str) -> list[str] | 
 def narrow_batch(entry: dict, failed: list[str] | None) -> None:
     """Keep only `failed` of a followed batch (its config, files and tags), in place."""
     config = entry["run_config"]["ops"][BACKFILL_OP]["config"]
-    if not failed or set(failed) >= set(config["partitions"]):
+    failed_set = set(failed or ())
+    keep = [k for k in config["partitions"] if k in failed_set]
+    if not keep or len(keep) == len(config["partitions"]):
         return
-    keep = [k for k in config["partitions"] if k in set(failed)]
-    files = {k: v for k, v in config.get("files", {}).items() if k in set(keep)}
+    files = {k: v for k, v in config.get("files", {}).items() if k in failed_set}
     entry["run_config"] = backfill_run_config(
         keep, config.get("settle_seconds"), config.get("store", ""), files
     )
-    dropped = {partition_tag(*parse_partition_key(k)) for k in config["partitions"] if k not in set(keep)}
+    dropped = {partition_tag(*parse_partition_key(k)) for k in config["partitions"] if k not in failed_set}
     entry["tags"] = {
         **{t: v for t, v in entry["tags"].items() if t not in dropped},
         PARTITIONS_TAG: f"{keep[0]}..{keep[-1]}",
